@@ -148,3 +148,6 @@ public enum ServerMessage: Sendable, Equatable {
         return data.map { Array($0) } ?? Array("{}".utf8)
     }
 }
+
+/// A denied topic is also the error value of resolving a topic.
+extension ServerMessage.DeniedTopic: Error {}

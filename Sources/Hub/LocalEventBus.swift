@@ -1,0 +1,96 @@
+import CoreMetrics
+import Foundation
+import Protocol
+import Synchronization
+
+/// The in-process event bus of the embedded deployment: history, last-value
+/// cache and entity directory live in this process's memory; the epoch is the
+/// process's start, so offsets from an earlier run get `resync`.
+public final class LocalEventBus: EventBus {
+    public let epoch: String
+    let historyLength: Int
+    let distributor: Distributor
+    let metrics: HubMetrics
+    private let shards: [LockedBox<[TopicKey: TopicLog]>]
+    private let entities: Mutex<[EntityKey: EntityRecord]>
+
+    struct EntityKey: Hashable {
+        var tenant: String
+        var ref: EntityRef
+    }
+
+    public init(distributor: Distributor, historyLength: Int, metrics: HubMetrics, epoch: String = LocalEventBus.makeEpoch()) {
+        self.distributor = distributor
+        self.historyLength = historyLength
+        self.metrics = metrics
+        self.epoch = epoch
+        self.shards = (0..<32).map { _ in LockedBox([:]) }
+        self.entities = Mutex([:])
+    }
+
+    /// `e` + milliseconds since 1970 in base 36 + 3 random base-36 digits.
+    public static func makeEpoch() -> String {
+        let millis = UInt64(Date().timeIntervalSince1970 * 1000)
+        let random = String(UInt32.random(in: 0..<46_656), radix: 36)
+        return "e" + String(millis, radix: 36) + String(repeating: "0", count: 3 - random.count) + random
+    }
+
+    private func shard(_ key: TopicKey) -> LockedBox<[TopicKey: TopicLog]> {
+        var hasher = Hasher()
+        hasher.combine(key)
+        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+    }
+
+    private func log(_ key: TopicKey, create: Bool) -> TopicLog? {
+        shard(key).withLock { logs in
+            if let log = logs[key] { return log }
+            guard create else { return nil }
+            let log = TopicLog(capacity: historyLength)
+            logs[key] = log
+            return log
+        }
+    }
+
+    public func publish(_ drafts: [EventDraft]) async throws -> [Event] {
+        var published: [Event] = []
+        published.reserveCapacity(drafts.count)
+        for draft in drafts {
+            if let teamID = draft.teamID, let ref = draft.topic.entity {
+                storeEntity(ref, tenant: draft.tenant, teamID: teamID)
+            }
+            let key = TopicKey(tenant: draft.tenant, topic: draft.topic)
+            // `log(create: true)` always returns a log.
+            let log = log(key, create: true)!
+            published.append(log.append(draft, epoch: epoch, deliver: distributor.deliver))
+        }
+        metrics.eventsPublished.increment(by: Int64(published.count))
+        return published
+    }
+
+    public func history(_ key: TopicKey, after offset: Offset?, limit: Int) async throws -> HistoryPage {
+        guard let log = log(key, create: false) else {
+            // No event in this epoch: complete only for an offset of this epoch at position 0.
+            if let offset, offset.epoch != epoch || offset.major != 0 { return .resync(latest: nil) }
+            return HistoryPage(events: [], complete: true, latest: nil)
+        }
+        return log.read(after: offset, epoch: epoch, limit: limit)
+    }
+
+    public func lastEvent(_ key: TopicKey) async throws -> Event? {
+        log(key, create: false)?.lastEvent
+    }
+
+    public func entity(_ ref: EntityRef, tenant: String) async throws -> EntityRecord? {
+        entities.withLock { $0[EntityKey(tenant: tenant, ref: ref)] }
+    }
+
+    public func recordEntity(_ ref: EntityRef, tenant: String, teamID: String?) async throws {
+        storeEntity(ref, tenant: tenant, teamID: teamID)
+    }
+
+    private func storeEntity(_ ref: EntityRef, tenant: String, teamID: String?) {
+        entities.withLock { $0[EntityKey(tenant: tenant, ref: ref)] = EntityRecord(tenant: tenant, ref: ref, teamID: teamID) }
+    }
+
+    public func isReady() async -> Bool { true }
+}

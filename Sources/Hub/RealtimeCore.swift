@@ -1,0 +1,159 @@
+import CoreMetrics
+import NIOCore
+import Protocol
+
+/// The real-time core of one node: the subscription index, the Distributor,
+/// the event bus, the access rules and the open sessions, and the
+/// subscribe / unsubscribe / detach logic that WebSocket and SSE share.
+public final class RealtimeCore: Sendable {
+    public let index: SubscriptionIndex
+    public let distributor: Distributor
+    public let bus: any EventBus
+    public let access: AccessControl
+    public let limits: HubLimits
+    public let registry: ConnectionRegistry
+    public let metrics: HubMetrics
+
+    public init(
+        bus: any EventBus, distributor: Distributor, access: AccessControl, limits: HubLimits, metrics: HubMetrics
+    ) {
+        self.index = distributor.index
+        self.distributor = distributor
+        self.bus = bus
+        self.access = access
+        self.limits = limits
+        self.metrics = metrics
+        self.registry = ConnectionRegistry(limits: limits, metrics: metrics)
+    }
+
+    /// An embedded core: in-process bus with in-memory history.
+    public static func embedded(
+        access: AccessControl = AccessControl(), limits: HubLimits = HubLimits(), metrics: HubMetrics = .discarding
+    ) -> RealtimeCore {
+        let distributor = Distributor(index: SubscriptionIndex(), metrics: metrics)
+        let bus = LocalEventBus(distributor: distributor, historyLength: limits.historyLength, metrics: metrics)
+        return RealtimeCore(bus: bus, distributor: distributor, access: access, limits: limits, metrics: metrics)
+    }
+
+    /// Resolves what a client named into the internal key, or the reason it is denied.
+    public func resolve(_ text: String, for identity: Identity) async -> Result<TopicKey, ServerMessage.DeniedTopic> {
+        let topic: Topic
+        do {
+            topic = try ClientTopic.resolve(Topic(text), subject: identity.subject)
+        } catch {
+            return .failure(.init(topic: text, code: .invalidTopic, message: error.message))
+        }
+        let decision: AccessControl.Decision
+        do {
+            decision = try await access.canRead(identity, topic: topic) { ref in
+                try await bus.entity(ref, tenant: identity.tenant)
+            }
+        } catch {
+            return .failure(.init(topic: text, code: .serviceUnavailable, message: "cannot check access right now"))
+        }
+        if case .deny(let reason) = decision {
+            return .failure(.init(topic: text, code: .forbidden, message: reason))
+        }
+        return .success(TopicKey(tenant: identity.tenant, topic: topic))
+    }
+
+    /// Handles a `subscribe` message: answers `subscribed` (with per-topic
+    /// `denied` entries), then the catch-up frames (snapshot, recovered events),
+    /// then live events, with no gap and no duplicate.
+    public func subscribe(_ session: Session, _ request: ClientMessage.Subscribe) async {
+        let identity = session.identity
+        var denied: [ServerMessage.DeniedTopic] = []
+        var keys: [TopicKey] = []
+        var names: [TopicKey: String] = [:]
+        for text in request.topics where !keys.contains(where: { names[$0] == text }) {
+            switch await resolve(text, for: identity) {
+            case .success(let key):
+                if names[key] == nil {
+                    keys.append(key)
+                    names[key] = text
+                }
+            case .failure(let entry):
+                denied.append(entry)
+            }
+        }
+        let reservation = session.beginSubscribe(keys, limit: limits.maxSubscriptionsPerConnection)
+        for key in reservation.overLimit {
+            denied.append(
+                .init(
+                    topic: names[key] ?? key.topic.rawValue, code: .tooManySubscriptions,
+                    message: "at most \(limits.maxSubscriptionsPerConnection) subscriptions per connection"))
+        }
+        for key in reservation.accepted { index.add(key, session) }
+        if !reservation.accepted.isEmpty { metrics.subscriptions.increment(by: Double(reservation.accepted.count)) }
+
+        var entries: [ServerMessage.SubscribedTopic] = []
+        var catchups: [Session.Catchup] = []
+        for key in keys where !reservation.overLimit.contains(key) {
+            let name = names[key] ?? key.topic.rawValue
+            let isNew = reservation.accepted.contains(key)
+            let plan = await catchup(for: key, since: request.since[name], snapshot: request.snapshot && isNew)
+            entries.append(.init(topic: name, offset: plan.latest?.description, recovered: plan.recovered, resync: plan.resync))
+            if isNew { catchups.append(Session.Catchup(key: key, frames: plan.frames, baseline: plan.baseline)) }
+        }
+        let reply = ServerMessage.subscribed(.init(id: request.id, topics: entries, denied: denied))
+        session.completeSubscribe(reply: ByteBuffer(bytes: reply.encoded()), catchups: catchups)
+    }
+
+    struct CatchupPlan {
+        var frames: [ByteBuffer] = []
+        var baseline: Offset?
+        var latest: Offset?
+        var recovered: Bool?
+        var resync: Bool?
+    }
+
+    private func catchup(for key: TopicKey, since: String?, snapshot: Bool) async -> CatchupPlan {
+        var plan = CatchupPlan()
+        if let since {
+            plan.recovered = false
+            plan.resync = true
+            if let offset = Offset(since), !key.topic.isPattern,
+                let page = try? await bus.history(key, after: offset, limit: limits.historyLength), page.complete,
+                !page.truncated
+            {
+                plan.frames = page.events.map { ByteBuffer(bytes: EventFrame.event($0)) }
+                plan.baseline = page.events.last?.offset ?? offset
+                plan.latest = page.latest
+                plan.recovered = true
+                plan.resync = nil
+                return plan
+            }
+        }
+        if !key.topic.isPattern, let last = try? await bus.lastEvent(key) {
+            plan.latest = last.offset
+            if snapshot {
+                plan.frames = [ByteBuffer(bytes: EventFrame.snapshot(last))]
+                plan.baseline = last.offset
+            }
+        }
+        return plan
+    }
+
+    /// Handles an `unsubscribe` message.
+    public func unsubscribe(_ session: Session, _ request: ClientMessage.Unsubscribe) -> ServerMessage {
+        let identity = session.identity
+        var keys: [TopicKey] = []
+        for text in request.topics {
+            if let topic = try? ClientTopic.resolve(Topic(text), subject: identity.subject) {
+                keys.append(TopicKey(tenant: identity.tenant, topic: topic))
+            }
+        }
+        let removed = session.unsubscribe(keys)
+        for key in removed { index.remove(key, session) }
+        if !removed.isEmpty { metrics.subscriptions.decrement(by: Double(removed.count)) }
+        return .unsubscribed(.init(id: request.id, topics: request.topics))
+    }
+
+    /// Removes a closed session from the index and the registry.
+    public func detach(_ session: Session) {
+        let keys = session.unsubscribe(Array(session.subscriptions))
+        for key in keys { index.remove(key, session) }
+        if !keys.isEmpty { metrics.subscriptions.decrement(by: Double(keys.count)) }
+        registry.unregister(session)
+    }
+}

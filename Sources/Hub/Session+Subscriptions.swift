@@ -1,0 +1,97 @@
+import NIOCore
+import Protocol
+import Synchronization
+
+extension Session {
+    /// How `beginSubscribe` sorted the requested keys.
+    public struct Reservation: Sendable {
+        /// New subscriptions, now buffering live events until `completeSubscribe`.
+        public var accepted: [TopicKey] = []
+        /// Keys the session already had.
+        public var existing: [TopicKey] = []
+        /// Keys over the per-connection limit.
+        public var overLimit: [TopicKey] = []
+    }
+
+    /// What to send for one new subscription when it completes.
+    public struct Catchup: Sendable {
+        public var key: TopicKey
+        /// Snapshot and recovered event frames, in order.
+        public var frames: [ByteBuffer]
+        /// Live events at or before this offset were already covered by `frames`.
+        public var baseline: Offset?
+
+        public init(key: TopicKey, frames: [ByteBuffer], baseline: Offset?) {
+            self.key = key
+            self.frames = frames
+            self.baseline = baseline
+        }
+    }
+
+    /// Records new subscriptions (up to `limit` in all) and starts buffering
+    /// their live events, so that the catch-up frames can be sent first.
+    public func beginSubscribe(_ keys: [TopicKey], limit: Int) -> Reservation {
+        state.withLock { state in
+            var reservation = Reservation()
+            for key in keys {
+                if state.subscriptions.contains(key) {
+                    if !reservation.existing.contains(key) { reservation.existing.append(key) }
+                } else if state.subscriptions.count >= limit {
+                    reservation.overLimit.append(key)
+                } else {
+                    state.subscriptions.insert(key)
+                    state.pending[key] = []
+                    reservation.accepted.append(key)
+                }
+            }
+            return reservation
+        }
+    }
+
+    /// Sends `reply`, then for each new subscription its catch-up frames and
+    /// the live events buffered since `beginSubscribe` that come after the
+    /// catch-up (no gap, no duplicate), and switches them to live delivery.
+    public func completeSubscribe(reply: ByteBuffer, catchups: [Catchup]) {
+        let resume = state.withLock { state -> Resume? in
+            guard state.closing == nil else { return nil }
+            var out: [ByteBuffer] = [reply]
+            for catchup in catchups {
+                out.append(contentsOf: catchup.frames)
+                let buffered = state.pending.removeValue(forKey: catchup.key) ?? []
+                state.pendingFrames -= buffered.count
+                for item in buffered {
+                    if let baseline = catchup.baseline, item.offset.isAfter(baseline) == false { continue }
+                    out.append(item.frame)
+                }
+            }
+            // Catch-up frames may exceed the live queue limit: they are bounded by the history length.
+            if let waiter = state.waiter, state.queue.isEmpty {
+                state.waiter = nil
+                return Resume(waiter: waiter, output: .frames(out))
+            }
+            state.queue.append(contentsOf: out)
+            return nil
+        }
+        resume?.run()
+    }
+
+    /// Removes subscriptions; returns the keys that were subscribed.
+    public func unsubscribe(_ keys: [TopicKey]) -> [TopicKey] {
+        state.withLock { state in
+            var removed: [TopicKey] = []
+            for key in keys where state.subscriptions.remove(key) != nil {
+                if let buffered = state.pending.removeValue(forKey: key) { state.pendingFrames -= buffered.count }
+                removed.append(key)
+            }
+            return removed
+        }
+    }
+
+    public var subscriptions: Set<TopicKey> {
+        state.withLock { $0.subscriptions }
+    }
+
+    public var subscriptionCount: Int {
+        state.withLock { $0.subscriptions.count }
+    }
+}

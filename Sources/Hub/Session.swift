@@ -1,0 +1,202 @@
+import NIOCore
+import Protocol
+import Synchronization
+
+/// One client connection as the core sees it: identity, subscriptions and a
+/// bounded send queue. Any task may deliver to it; one writer task drains it
+/// with `next()`. The I/O shell (WebSocket or SSE) lives in the Gateway.
+///
+/// The queue holds at most `HubLimits.sendQueueLength` live frames. Delivering
+/// to a full queue drops the queue and asks the writer to close with 4008
+/// (slow consumer): the client reconnects and resumes from its offsets, which
+/// is better than silently dropping events in the middle of a stream.
+public final class Session: Sendable {
+    public let id: UInt64
+    public let connectionID: String
+    let queueLimit: Int
+    let state: Mutex<State>
+
+    public init(id: UInt64, connectionID: String, identity: Identity, queueLimit: Int) {
+        self.id = id
+        self.connectionID = connectionID
+        self.queueLimit = queueLimit
+        self.state = Mutex(State(identity: identity))
+    }
+
+    /// What the writer gets from `next()`.
+    public enum Output: Sendable {
+        /// Frames to write, in order.
+        case frames([ByteBuffer])
+        /// Write `finalFrame` (if any), then close with `code`.
+        case close(CloseRequest)
+    }
+
+    public struct CloseRequest: Sendable, Equatable {
+        public var code: CloseCode
+        public var reason: String
+        public var finalFrame: ByteBuffer?
+
+        public init(code: CloseCode, reason: String, finalFrame: ByteBuffer? = nil) {
+            self.code = code
+            self.reason = reason
+            self.finalFrame = finalFrame
+        }
+    }
+
+    /// The result of handing a frame to the session.
+    public enum DeliveryResult: Sendable, Equatable {
+        case queued
+        /// The queue was full: the session is now closing as a slow consumer.
+        case overflowed
+        /// The session is closing; the frame was discarded.
+        case discarded
+    }
+
+    struct PendingFrame {
+        var offset: Offset
+        var frame: ByteBuffer
+    }
+
+    struct State {
+        var identity: Identity
+        var queue = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+        var waiter: CheckedContinuation<Output?, Never>?
+        var closing: CloseRequest?
+        var closeTaken = false
+        var subscriptions: Set<TopicKey> = []
+        /// Live events that arrived for topics still being subscribed (recovery in progress).
+        var pending: [TopicKey: [PendingFrame]] = [:]
+        var pendingFrames = 0
+        var tokens: Double = 0
+        var lastRefill: ContinuousClock.Instant?
+        var invalidFrames = 0
+
+        init(identity: Identity) {
+            self.identity = identity
+        }
+    }
+
+    public var identity: Identity {
+        state.withLock { $0.identity }
+    }
+
+    public func replaceIdentity(_ identity: Identity) {
+        state.withLock { $0.identity = identity }
+    }
+
+    public var isClosing: Bool {
+        state.withLock { $0.closing != nil }
+    }
+
+    // MARK: Delivery
+
+    /// Delivers a live event frame for `key` (the subscription it matched).
+    @discardableResult
+    public func deliver(_ frame: ByteBuffer, key: TopicKey, offset: Offset) -> DeliveryResult {
+        let (result, resume) = state.withLock { state -> (DeliveryResult, Resume?) in
+            guard state.closing == nil else { return (.discarded, nil) }
+            if !state.pending.isEmpty, state.pending[key] != nil {
+                guard state.pendingFrames < queueLimit else { return (.overflowed, Self.overflow(&state)) }
+                state.pending[key, default: []].append(PendingFrame(offset: offset, frame: frame))
+                state.pendingFrames += 1
+                return (.queued, nil)
+            }
+            return Self.enqueue(frame, into: &state, limit: queueLimit)
+        }
+        resume?.run()
+        return result
+    }
+
+    /// Queues a control frame (a reply, an error) behind what is already queued.
+    @discardableResult
+    public func send(_ frame: ByteBuffer) -> DeliveryResult {
+        let (result, resume) = state.withLock { state -> (DeliveryResult, Resume?) in
+            guard state.closing == nil else { return (.discarded, nil) }
+            return Self.enqueue(frame, into: &state, limit: queueLimit)
+        }
+        resume?.run()
+        return result
+    }
+
+    public func send(_ message: ServerMessage) {
+        send(ByteBuffer(bytes: message.encoded()))
+    }
+
+    /// A waiting writer to wake once the lock is released.
+    struct Resume {
+        var waiter: CheckedContinuation<Output?, Never>
+        var output: Output
+
+        func run() { waiter.resume(returning: output) }
+    }
+
+    /// Asks the writer to close the connection (after `finalFrame`). The first request wins.
+    public func requestClose(_ request: CloseRequest) {
+        let waiter = state.withLock { state -> CheckedContinuation<Output?, Never>? in
+            guard state.closing == nil else { return nil }
+            state.closing = request
+            state.queue.removeAll()
+            state.pending.removeAll()
+            state.pendingFrames = 0
+            guard let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            state.closeTaken = true
+            return waiter
+        }
+        waiter?.resume(returning: .close(request))
+    }
+
+    /// The next frames to write, or the close to perform; `nil` once the close
+    /// has been handed out or the calling task is cancelled.
+    public func next() async -> Output? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Output?, Never>) in
+                let immediate: Output?? = state.withLock { state in
+                    if let closing = state.closing {
+                        if state.closeTaken { return .some(nil) }
+                        state.closeTaken = true
+                        return .some(.close(closing))
+                    }
+                    if !state.queue.isEmpty {
+                        let frames = Array(state.queue)
+                        state.queue.removeAll(keepingCapacity: state.queue.count <= 64)
+                        return .some(.frames(frames))
+                    }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiter = continuation
+                    return .none
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+
+    private static func enqueue(_ frame: ByteBuffer, into state: inout State, limit: Int) -> (DeliveryResult, Resume?) {
+        if let waiter = state.waiter {
+            // A waiting writer means the queue is empty: hand the frame over directly.
+            state.waiter = nil
+            return (.queued, Resume(waiter: waiter, output: .frames([frame])))
+        }
+        guard state.queue.count < limit else { return (.overflowed, overflow(&state)) }
+        state.queue.append(frame)
+        return (.queued, nil)
+    }
+
+    private static func overflow(_ state: inout State) -> Resume? {
+        let request = CloseRequest(code: .slowConsumer, reason: "slow consumer: send queue full")
+        state.closing = request
+        state.queue.removeAll()
+        state.pending.removeAll()
+        state.pendingFrames = 0
+        guard let waiter = state.waiter else { return nil }
+        state.waiter = nil
+        state.closeTaken = true
+        return Resume(waiter: waiter, output: .close(request))
+    }
+}

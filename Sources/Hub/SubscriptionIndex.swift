@@ -1,0 +1,132 @@
+import Protocol
+import Synchronization
+
+/// Who gets a topic: exact subscriptions in sharded hash maps, wildcard
+/// subscriptions in a per-tenant map of patterns.
+///
+/// `subscribers(of:)` costs one hash lookup for the exact topic plus, only when
+/// the tenant has wildcard subscriptions, one lookup per pattern that could
+/// match (at most 15): it does not depend on the number of unrelated
+/// subscriptions. Subscriber lists are copy-on-write arrays, so a lookup hands
+/// out the list in O(1) and the fan-out runs outside every lock.
+public final class SubscriptionIndex: Sendable {
+    private let shards: [LockedBox<Shard>]
+    private let patterns: Mutex<[String: PatternTenant]>
+    /// Tenants with at least one wildcard subscription, read without the pattern lock's contention.
+    private let patternTenants: Atomic<Int>
+
+    struct Shard {
+        var topics: [TopicKey: SubscriberList] = [:]
+    }
+
+    struct PatternTenant {
+        var patterns: [Topic: SubscriberList] = [:]
+    }
+
+    /// Subscribers of one key, with O(1) removal.
+    struct SubscriberList {
+        var sessions: ContiguousArray<Session> = []
+        var positions: [UInt64: Int] = [:]
+
+        mutating func insert(_ session: Session) -> Bool {
+            guard positions[session.id] == nil else { return false }
+            positions[session.id] = sessions.count
+            sessions.append(session)
+            return true
+        }
+
+        mutating func remove(_ id: UInt64) -> Bool {
+            guard let position = positions.removeValue(forKey: id) else { return false }
+            let last = sessions.count - 1
+            if position != last {
+                sessions.swapAt(position, last)
+                positions[sessions[position].id] = position
+            }
+            sessions.removeLast()
+            return true
+        }
+    }
+
+    public init(shardCount: Int = 32) {
+        shards = (0..<max(1, shardCount)).map { _ in LockedBox(Shard()) }
+        patterns = Mutex([:])
+        patternTenants = Atomic(0)
+    }
+
+    private func shard(for key: TopicKey) -> LockedBox<Shard> {
+        var hasher = Hasher()
+        hasher.combine(key)
+        let index = Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))
+        return shards[index]
+    }
+
+    /// Adds `session` for `key` (a concrete topic or a pattern). Idempotent.
+    public func add(_ key: TopicKey, _ session: Session) {
+        if key.topic.isPattern {
+            patterns.withLock { tenants in
+                let wasEmpty = tenants[key.tenant] == nil
+                _ = tenants[key.tenant, default: PatternTenant()].patterns[key.topic, default: SubscriberList()].insert(session)
+                if wasEmpty { patternTenants.add(1, ordering: .relaxed) }
+            }
+        } else {
+            _ = shard(for: key).withLock { $0.topics[key, default: SubscriberList()].insert(session) }
+        }
+    }
+
+    /// Removes `session` from `key`. Idempotent.
+    public func remove(_ key: TopicKey, _ session: Session) {
+        if key.topic.isPattern {
+            patterns.withLock { tenants in
+                guard var tenant = tenants[key.tenant], var list = tenant.patterns[key.topic] else { return }
+                _ = list.remove(session.id)
+                tenant.patterns[key.topic] = list.sessions.isEmpty ? nil : list
+                if tenant.patterns.isEmpty {
+                    tenants[key.tenant] = nil
+                    patternTenants.subtract(1, ordering: .relaxed)
+                } else {
+                    tenants[key.tenant] = tenant
+                }
+            }
+        } else {
+            shard(for: key).withLock { shard in
+                guard var list = shard.topics[key] else { return }
+                _ = list.remove(session.id)
+                shard.topics[key] = list.sessions.isEmpty ? nil : list
+            }
+        }
+    }
+
+    /// A match: the subscriptions of one key that a concrete topic reaches.
+    public struct Match: Sendable {
+        public var key: TopicKey
+        public var sessions: ContiguousArray<Session>
+    }
+
+    /// Every subscription a concrete topic reaches: the exact one first, then
+    /// matching patterns. A session subscribed both exactly and by a pattern
+    /// appears in several matches; the Distributor delivers once per session.
+    public func matches(for key: TopicKey) -> [Match] {
+        var result: [Match] = []
+        if let exact = shard(for: key).withLock({ $0.topics[key]?.sessions }) {
+            result.append(Match(key: key, sessions: exact))
+        }
+        guard patternTenants.load(ordering: .relaxed) > 0 else { return result }
+        let candidates = key.topic.matchingPatterns
+        patterns.withLock { tenants in
+            guard let tenant = tenants[key.tenant] else { return }
+            for pattern in candidates {
+                if let list = tenant.patterns[pattern] {
+                    result.append(Match(key: TopicKey(tenant: key.tenant, topic: pattern), sessions: list.sessions))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Number of distinct keys with subscribers (exact and patterns).
+    public var keyCount: Int {
+        let exact = shards.reduce(0) { total, shard in total + shard.withLock { $0.topics.count } }
+        let wild = patterns.withLock { $0.values.reduce(0) { $0 + $1.patterns.count } }
+        return exact + wild
+    }
+}

@@ -1,0 +1,64 @@
+import NIOCore
+import Protocol
+import Synchronization
+
+/// One topic's history in memory: a bounded ring of its latest events and
+/// the counter that gives offsets. Appending and delivering happen under the
+/// log's lock, so the Distributor sees a topic's events in offset order.
+final class TopicLog: Sendable {
+    struct State {
+        var lastPosition: UInt64 = 0
+        var ring: CircularBuffer<Event>
+        var last: Event?
+    }
+
+    let state: Mutex<State>
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        self.state = Mutex(State(ring: CircularBuffer(initialCapacity: min(max(capacity, 1), 16))))
+    }
+
+    /// Assigns the next offset, stores the event and runs `deliver` with it while
+    /// still holding the lock (keeps per-topic delivery in offset order).
+    func append(_ draft: EventDraft, epoch: String, deliver: (Event) -> Void) -> Event {
+        state.withLock { state in
+            state.lastPosition += 1
+            let event = draft.with(offset: Offset(epoch: epoch, major: state.lastPosition))
+            if capacity > 0 {
+                if state.ring.count >= capacity { state.ring.removeFirst() }
+                state.ring.append(event)
+            }
+            state.last = event
+            deliver(event)
+            return event
+        }
+    }
+
+    func read(after offset: Offset?, epoch: String, limit: Int) -> HistoryPage {
+        state.withLock { state in
+            let latest = state.lastPosition == 0 ? nil : Offset(epoch: epoch, major: state.lastPosition)
+            let from: UInt64
+            if let offset {
+                guard offset.epoch == epoch, offset.minor == 0, offset.major <= state.lastPosition else {
+                    return .resync(latest: latest)
+                }
+                from = offset.major
+            } else {
+                from = state.ring.first.map { $0.offset.major - 1 } ?? state.lastPosition
+            }
+            if from == state.lastPosition { return HistoryPage(events: [], complete: true, latest: latest) }
+            guard let first = state.ring.first, first.offset.major <= from + 1 else { return .resync(latest: latest) }
+            let skip = Int(from + 1 - first.offset.major)
+            let available = state.ring.count - skip
+            let take = min(available, max(0, limit))
+            let events = Array(state.ring.dropFirst(skip).prefix(take))
+            return HistoryPage(events: events, complete: true, latest: latest, truncated: take < available)
+        }
+    }
+
+    var lastEvent: Event? {
+        state.withLock { $0.last }
+    }
+}
