@@ -1,0 +1,59 @@
+import Hub
+
+/// The whole configuration of a hub node. Every field has a default, so
+/// nothing is required to start; `HubConfiguration+Loading.swift` reads the
+/// YAML file and the `HUB_*` environment variables over these defaults.
+public struct HubConfiguration: Sendable, Equatable {
+    public var server = Server()
+    /// Directory of the embedded store and the generated JWT secret.
+    public var dataDir = "./.hub"
+    /// `redis://…` or `rediss://…`: distributed mode (not yet implemented).
+    public var redisURL: String?
+    public var auth = Auth()
+    /// Origins allowed to open WebSockets and make CORS requests; empty = any.
+    public var allowedOrigins: [String] = []
+    public var log = Log()
+    public var limits = HubLimits()
+    public var websocket = WebSocket()
+    /// Topic families open to subscription besides application, operation, resource and user.
+    public var extraTopicFamilies: [String] = []
+
+    public init() {}
+
+    public struct Server: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// Largest request body accepted (413 `PAYLOAD_TOO_LARGE` beyond).
+        public var maxBodyBytes = 1 << 20
+        /// How long a graceful shutdown waits for WebSockets to close after `reconnect`.
+        public var drainSeconds = 5
+    }
+
+    public struct Auth: Sendable, Equatable {
+        /// HS256 secret (at least 32 bytes); generated into the data dir when unset.
+        public var jwtSecret: String?
+        /// PEM public key (RSA, EC P-256/384/521 or Ed25519) for RS256/ES256/EdDSA tokens.
+        public var jwtPublicKeyFile: String?
+        /// A JWKS document on disk.
+        public var jwksFile: String?
+        public var jwtIssuer: String?
+        public var jwtAudience: String?
+        /// Clock skew tolerated on `exp` and `nbf`.
+        public var leewaySeconds = 30
+    }
+
+    public struct Log: Sendable, Equatable {
+        public var level = "info"
+        /// `json` or `text`; `nil` = text on a terminal, json otherwise.
+        public var format: String?
+    }
+
+    public struct WebSocket: Sendable, Equatable {
+        /// Server pings this often; a peer that has not answered by the next ping is closed.
+        public var heartbeatIntervalSeconds = 25
+        /// Offer permessage-deflate to clients that ask for it.
+        public var compression = false
+        /// Frames below this size are sent uncompressed.
+        public var compressionMinBytes = 256
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Hummingbird
+import Protocol
+
+/// Builds enveloped JSON responses.
+enum JSONResponse {
+    static func ok<T: Encodable & Sendable>(
+        _ data: T, context: HubRequestContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:],
+        pagination: Pagination? = nil
+    ) -> Response {
+        let envelope = Envelope.ok(data, meta: Meta(requestID: context.requestID), pagination: pagination)
+        return encode(envelope, status: status, headers: headers)
+    }
+
+    static func error(_ error: APIError, requestID: String) -> Response {
+        let envelope = Envelope<Empty>.failure(
+            WireError(code: error.code, message: error.message, details: error.details), meta: Meta(requestID: requestID))
+        return encode(envelope, status: error.status, headers: error.headers)
+    }
+
+    static func encode<T: Encodable>(_ value: T, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data(#"{"success":false}"#.utf8)
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Reads a JSON request body with the configured size limit (413 beyond).
+enum JSONBody {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError(.payloadTooLarge, "request body is larger than \(limit) bytes")
+        }
+        guard buffer.readableBytes > 0 else { throw APIError(.validationError, "request body is empty") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError(.validationError, DecodingErrorDescription.describe(error))
+        }
+    }
+}

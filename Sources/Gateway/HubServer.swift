@@ -1,0 +1,105 @@
+import Foundation
+import Hub
+import Hummingbird
+import HummingbirdWSCompression
+import HummingbirdWebSocket
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import Protocol
+import ServiceLifecycle
+import UnixSignals
+
+/// Everything one hub node runs, assembled from a configuration: the core,
+/// the HTTP/WebSocket application, and the background services. `hub serve`
+/// and the tests build the node the same way.
+public struct HubServer: Sendable {
+    public let configuration: HubConfiguration
+    public let core: RealtimeCore
+    public let verifier: TokenVerifier
+    public let prometheus: PrometheusCollectorRegistry
+    let logger: Logger
+
+    public static let version = "0.1.0"
+
+    public init(configuration: HubConfiguration, logger: Logger) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        let registry = PrometheusCollectorRegistry()
+        self.prometheus = registry
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let metrics = HubMetrics(factory: factory)
+        let access = AccessControl(extraFamilies: Set(configuration.extraTopicFamilies))
+        self.core = RealtimeCore.embedded(access: access, limits: configuration.limits, metrics: metrics)
+        self.verifier = try await KeyLoader.verifier(configuration, logger: logger)
+    }
+
+    /// The HTTP + WebSocket application. `onServerRunning` gets the bound port.
+    public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let deps = RouteDependencies(
+            core: core, configuration: configuration, verifier: verifier, prometheus: prometheus, startedAt: Date(),
+            version: Self.version)
+        let router = Router(context: HubRequestContext.self)
+        router.add(middleware: AuthMiddleware(verifier: verifier))
+        let api = router.group("api/v1")
+        EventRoutes(deps: deps).register(on: api)
+        IdentityRoutes(deps: deps).register(on: api)
+        StreamRoute(deps: deps).register(on: api)
+        StatusRoutes(deps: deps).register(api: api, root: router)
+
+        let wsRouter = Router(context: HubRequestContext.self)
+        wsRouter.add(middleware: AuthMiddleware(verifier: verifier))
+        let connection = WebSocketConnection(core: core, verifier: verifier, configuration: configuration, logger: logger)
+        let origins = Set(configuration.allowedOrigins)
+        let registry = core.registry
+        wsRouter.ws("/ws/v1") { request, _ in
+            if registry.isDraining { return .dontUpgrade }
+            if !origins.isEmpty {
+                guard let origin = request.headers[.origin], origins.contains(origin) else { return .dontUpgrade }
+            }
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            await connection.run(
+                identity: context.requestContext.identity, failure: context.requestContext.authFailure, inbound: inbound,
+                outbound: outbound)
+        }
+
+        let responder = HubResponder(inner: router.buildResponder(), metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: prometheus)))
+        let ws = configuration.websocket
+        var extensions: [WebSocketExtensionFactory] = []
+        if ws.compression {
+            extensions.append(
+                .perMessageDeflate(
+                    maxDecompressedFrameSize: WebSocketReader.transportLimit(configuration.limits),
+                    minFrameSizeToCompress: ws.compressionMinBytes))
+        }
+        let wsConfiguration = WebSocketServerConfiguration(
+            maxFrameSize: WebSocketReader.transportLimit(configuration.limits), extensions: extensions,
+            autoPing: .enabled(timePeriod: .seconds(ws.heartbeatIntervalSeconds)), closeTimeout: .seconds(5), validateUTF8: true)
+        return Application(
+            responder: responder,
+            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: wsConfiguration),
+            configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "operations-hub"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// The node's services in start order; a graceful shutdown stops them in
+    /// reverse: first the drain (reconnect + 1012 to every WebSocket), then the
+    /// HTTP server (in-flight requests finish), then the background services.
+    public func makeServiceGroup(
+        signals: [UnixSignal] = [.sigterm, .sigint], onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> ServiceGroup {
+        let app = makeApplication(onServerRunning: onServerRunning)
+        return ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: ExpirySweeper(registry: core.registry)),
+                    .init(service: app),
+                    .init(service: DrainService(registry: core.registry, timeout: .seconds(configuration.server.drainSeconds))),
+                ],
+                gracefulShutdownSignals: signals,
+                logger: logger))
+    }
+}

@@ -1,0 +1,13 @@
+import Foundation
+import Hub
+import Prometheus
+
+/// What the routes need, passed in explicitly (no globals).
+struct RouteDependencies: Sendable {
+    let core: RealtimeCore
+    let configuration: HubConfiguration
+    let verifier: TokenVerifier
+    let prometheus: PrometheusCollectorRegistry
+    let startedAt: Date
+    let version: String
+}

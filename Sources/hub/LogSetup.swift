@@ -1,0 +1,29 @@
+import Foundation
+import Gateway
+import Logging
+
+enum LogSetup {
+    /// A logger writing to stderr at the configured level (the executable is
+    /// the only place that bootstraps logging).
+    static func logger(_ configuration: HubConfiguration) -> Logger {
+        let level = Logger.Level(rawValue: configuration.log.level) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "hub")
+        logger.logLevel = level
+        return logger
+    }
+}
+
+enum FileLimits {
+    /// Raises the soft open-file limit to the hard limit: every connection is a descriptor.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
