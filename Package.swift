@@ -103,7 +103,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "Protocol", "HubTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Protocol"], swiftSettings: swiftSettings),
         .testTarget(name: "OperationsTests", dependencies: ["Operations"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayTests",

@@ -41,6 +41,7 @@ public struct HubServer: Sendable {
             core: core, configuration: configuration, verifier: verifier, prometheus: prometheus, startedAt: Date(),
             version: Self.version)
         let router = Router(context: HubRequestContext.self)
+        router.add(middleware: ErrorEnvelopeMiddleware())
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let api = router.group("api/v1")
         EventRoutes(deps: deps).register(on: api)
