@@ -57,7 +57,9 @@ public struct HubServer: Sendable {
         wsRouter.ws("/ws/v1") { request, _ in
             if registry.isDraining { return .dontUpgrade }
             if !origins.isEmpty {
-                guard let origin = request.headers[.origin], origins.contains(origin) else { return .dontUpgrade }
+                // Every Origin header must be allowed: a request carrying several is not let through on its first.
+                let given = request.headers[values: .origin]
+                guard !given.isEmpty, given.allSatisfy(origins.contains) else { return .dontUpgrade }
             }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in

@@ -130,12 +130,13 @@ public final class Session: Sendable {
         func run() { waiter.resume(returning: output) }
     }
 
-    /// Asks the writer to close the connection (after `finalFrame`). The first request wins.
+    /// Asks the writer to close the connection: frames already queued go out,
+    /// then `finalFrame`, then the close. The first request wins.
     public func requestClose(_ request: CloseRequest) {
         let waiter = state.withLock { state -> CheckedContinuation<Output?, Never>? in
             guard state.closing == nil else { return nil }
+            // Frames already queued (replies, errors) still go out before the close.
             state.closing = request
-            state.queue.removeAll()
             state.pending.removeAll()
             state.pendingFrames = 0
             guard let waiter = state.waiter else { return nil }
@@ -152,6 +153,11 @@ public final class Session: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Output?, Never>) in
                 let immediate: Output?? = state.withLock { state in
+                    if state.closing != nil, !state.queue.isEmpty {
+                        let frames = Array(state.queue)
+                        state.queue.removeAll()
+                        return .some(.frames(frames))
+                    }
                     if let closing = state.closing {
                         if state.closeTaken { return .some(nil) }
                         state.closeTaken = true
