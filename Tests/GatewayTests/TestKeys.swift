@@ -1,0 +1,51 @@
+import Foundation
+import Gateway
+import JWTKit
+import Logging
+import Protocol
+import Testing
+
+/// Test keys: an RSA pair made with openssl for these tests only.
+enum TestKeys {
+    static let rsaPrivate = """
+-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDapsAGwL96MpJV
+IXWyIVxefBKarwsHmlS6U0QUmXdVJLO4LXS1MsUkdlxREOrzPDxwlxZz8Je1y63u
+pD/kQ5EF2Y8rJxZe7P1Mt4WLH6nMGpiNiBZfRo3vp9CtUWbqEhZ+6RXYeqMAKDnp
+8hS4Dr0F5VzeIc/N2GXRY8Vcc9GRSxinQs4j61TVS9HXF3ziftajM+kId/yD7y0V
+1YmLU5Cbuaky8V0koMPZGjx310nQKvEXGgivBHdAtPirP6+FLzkx2Y6X4Bs4TTNx
+a8U9aLR6HK6hFGBbyAhpPmOirEuJrH58qNGC09s8GpcveKkWwmtItkScF/PM2Mpd
+RDvNW1QRAgMBAAECggEANmG66PMPrKjfVGUaDM/XVXiud+KJb76mzCDhke4JjBew
+y2Ii4N5bwhHeLBt1FEIrFiW94+A3G3QpMm2PpopXi4js3uK94aY36djLUirx5F3J
+C4qJZfD6ZFzsve69FgKhrbbzRABcgjF/FfyrwouH3+uICYeHU786s7WI5NG5kdUR
+qpXIb9iDDRzaeNW7H7FZSx+JQh154ujKvbvtDT0IeSjNL4EfgO9Dh96YZw/JMD8O
+TLfqz6ipbf55GcdWrYTN01Q+B2f8udRX6pr4yOyxw4vwN8wbhbzhDNMcr3KVNEoj
+OWi8XZGh6It3JlQLwwaVd5DmGO6UfnaKlJ+nL9gdMQKBgQD/IrPIb1GWmHOzdaaI
+15kFqjSRzPztB6hUofmplSAEQi7yNkLf9k6bnFkt5we81/oyX7Qb/X285IYQqTgY
+sTtHdsl4saM9sk4Jz6qs1qee1MTozTIdzlTml3HPuj42Vo1Dnd0eJxwXSt7UvqAk
+k9rQwrWbMZoBgtM1p71B2H3ZpwKBgQDbZGcFHU9hDAhvdRnyAojzI/RnWgg4wOYz
+AJnuRFG9IMsiKB5D2tmIDfspvdnpkZkdhLqNpnpVvX8ExsgRobQQgu4j6gnJ9Qyk
+VwNx7Krt0BkUfC3YetkchAXZCOunZ4aki05HpSAfAAmx9AfqXEuLuftr4migmqM/
+eP6Xte2rhwKBgQCk/j4hqsuqhiCct8Lgz/xni3C/sT8H0mHriWw5XPT9jAdsH+cT
+iue+/lc1tihs2Yc1uGpzh3UfCPIiKCzc2xCo4IreAJK+vWZ2NdP8PjzcHGDS5JA6
+ckq5bMrvOVQuM77bMWXjsAscjRCZqEVMIknpo2FqYaNkwsPv+PANewG4FQKBgAPW
+9wKc57XAGymwN/sHVlRDDdT9O2Wa4qyD1y3XXkLcHxIC97yiSOpbrEinvPech7x/
+hTBTeJKllWKFBB1i4h7j270fLHqvYkBCEZpd1QQCf13faoH+bGxWVy/cOxub8TxR
+/9W7Kxu/yWum5LiSUvQoFiFmPgSJkE/dEz+efIFjAoGAFUcjg5F4GRigeHTVGLda
+oCY6UFcHBLVFpvkUlza9+irbdjfqcEWvsXIlxgWF2Xn/9uzUn/rocLVn2rAUPovZ
+ZLTA1OQlBjrS5qxUHhDSC7k/EJWupZZ2wM4v7kV+vwx3cwJ/ut12+P70u2Gldn/m
+r2hgXv+KNgxclf8UiASQ/vQ=
+-----END PRIVATE KEY-----
+"""
+    static let rsaPublic = """
+-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA2qbABsC/ejKSVSF1siFc
+XnwSmq8LB5pUulNEFJl3VSSzuC10tTLFJHZcURDq8zw8cJcWc/CXtcut7qQ/5EOR
+BdmPKycWXuz9TLeFix+pzBqYjYgWX0aN76fQrVFm6hIWfukV2HqjACg56fIUuA69
+BeVc3iHPzdhl0WPFXHPRkUsYp0LOI+tU1UvR1xd84n7WozPpCHf8g+8tFdWJi1OQ
+m7mpMvFdJKDD2Ro8d9dJ0CrxFxoIrwR3QLT4qz+vhS85MdmOl+AbOE0zcWvFPWi0
+ehyuoRRgW8gIaT5joqxLiax+fKjRgtPbPBqXL3ipFsJrSLZEnBfzzNjKXUQ7zVtU
+EQIDAQAB
+-----END PUBLIC KEY-----
+"""
+}
