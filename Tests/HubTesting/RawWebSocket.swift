@@ -77,14 +77,14 @@ struct RawWebSocket {
     }
 
     /// Splits the handshake response from what follows; nil when incomplete.
-    static func splitHandshake(_ buffer: inout ByteBuffer) throws -> Bool {
+    static func splitHandshake(_ buffer: inout ByteBuffer) throws -> String? {
         let view = buffer.readableBytesView
-        guard let end = view.firstRange(of: Array("\r\n\r\n".utf8)) else { return false }
+        guard let end = view.firstRange(of: Array("\r\n\r\n".utf8)) else { return nil }
         let head = String(decoding: view[view.startIndex..<end.lowerBound], as: UTF8.self)
         buffer.moveReaderIndex(forwardBy: end.upperBound - view.startIndex)
         guard head.hasPrefix("HTTP/1.1 101") else {
             throw HandshakeError(description: "upgrade refused: \(head.split(separator: "\r\n").first ?? "")")
         }
-        return true
+        return head
     }
 }

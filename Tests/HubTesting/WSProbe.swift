@@ -10,6 +10,7 @@ public final class WSProbe: Sendable {
     private let task: Task<Int?, any Error>
     private let iterator: IteratorBox
     private let gate: Gate
+    private let handshakeHeads: AsyncStream<String>
 
     enum Outgoing: Sendable {
         case text(String)
@@ -25,18 +26,24 @@ public final class WSProbe: Sendable {
     }
 
     /// Connects to `url` (`ws://host:port/path?query`); `headers` are added to the upgrade request.
-    public init(url: String, headers: HTTPFields = [:]) {
+    /// `answerPings: false` makes a peer that reads but never answers pings (a dead peer, as far as heartbeats go).
+    public init(url: String, headers: HTTPFields = [:], answerPings: Bool = true) {
         let (frames, framesContinuation) = AsyncStream.makeStream(of: Data.self)
         let (outgoingStream, outgoing) = AsyncStream.makeStream(of: Outgoing.self)
         self.outgoing = outgoing
         self.iterator = IteratorBox(frames.makeAsyncIterator())
         let gate = Gate()
         self.gate = gate
+        let (heads, headsContinuation) = AsyncStream.makeStream(of: String.self)
+        self.handshakeHeads = heads
         let target = Self.split(url)
         let extra = headers.map { ($0.name.rawName, $0.value) }
         // An unstructured task holds the connection for the probe's lifetime; `closed()` awaits it.
         self.task = Task {
-            defer { framesContinuation.finish() }
+            defer {
+                framesContinuation.finish()
+                headsContinuation.finish()
+            }
             let (socket, _) = try await RawWebSocket.connect(host: target.host, port: target.port, path: target.path, headers: extra)
             return try await socket.channel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -59,7 +66,8 @@ public final class WSProbe: Sendable {
                         guard var chunk = try await reads.next() else { return nil }
                         buffer.writeBuffer(&chunk)
                         if !upgraded {
-                            guard try RawWebSocket.splitHandshake(&buffer) else { continue }
+                            guard let head = try RawWebSocket.splitHandshake(&buffer) else { continue }
+                            headsContinuation.yield(head)
                             upgraded = true
                         }
                         while let frame = RawWebSocket.parse(&buffer) {
@@ -71,6 +79,7 @@ public final class WSProbe: Sendable {
                                     message = []
                                 }
                             case 0x9:
+                                guard answerPings else { break }
                                 try await outbound.write(RawWebSocket.encode(opcode: 0xA, payload: frame.payload))
                             case 0x8:
                                 let code = frame.payload.count >= 2 ? Int(frame.payload[0]) << 8 | Int(frame.payload[1]) : nil
@@ -93,6 +102,17 @@ public final class WSProbe: Sendable {
         let path = slash == rest.endIndex ? "/" : String(rest[slash...])
         let parts = authority.split(separator: ":")
         return (String(parts[0]), parts.count > 1 ? Int(parts[1]) ?? 80 : 80, path)
+    }
+
+    /// The `101 Switching Protocols` response head.
+    public func handshake(timeout: Double = 10) async throws -> String {
+        let heads = handshakeHeads
+        let head: String? = try await withTimeout(timeout, "the upgrade response") {
+            var it = heads.makeAsyncIterator()
+            return await it.next()
+        }
+        guard let head else { throw ProbeError("no upgrade response") }
+        return head
     }
 
     public func send(_ text: String) { outgoing.yield(.text(text)) }

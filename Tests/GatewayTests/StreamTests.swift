@@ -1,0 +1,69 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import HubTesting
+import Protocol
+import Testing
+
+@Suite("Server-Sent Events")
+struct StreamTests {
+    @Test func streamDeliversEventsWithResumableIDs() async throws {
+        try await TestHub.run { hub in
+            let token = try await hub.token()
+            let topic = "application:sse:status"
+            let first = try await hub.publish(topic, data: #"{"n":1}"#)
+            let probe = SSEProbe(port: hub.port, path: "/api/v1/stream?topics=\(topic)&token=\(token)")
+            let head = try await probe.head()
+            #expect(head.hasPrefix("HTTP/1.1 200"))
+            #expect(head.lowercased().contains("content-type: text/event-stream"))
+            #expect(head.lowercased().contains("cache-control: no-cache"))
+            #expect(head.lowercased().contains("x-accel-buffering: no"))
+            let subscribed = try await probe.next()
+            #expect(subscribed.event == "subscribed")
+            let second = try await hub.publish(topic, data: #"{"n":2}"#)
+            let event = try await probe.next()
+            #expect(event.id == "\(topic)@\(second)")
+            #expect((event.json["data"] as? [String: Any])?["n"] as? Int == 2)
+            probe.cancel()
+
+            let third = try await hub.publish(topic, data: #"{"n":3}"#)
+            let resumed = SSEProbe(
+                port: hub.port, path: "/api/v1/stream?topics=\(topic)", headers: [("Authorization", "Bearer \(token)"), ("Last-Event-ID", "\(topic)@\(first)")])
+            _ = try await resumed.next()
+            #expect(try await resumed.next().id == "\(topic)@\(second)")
+            #expect(try await resumed.next().id == "\(topic)@\(third)")
+        }
+    }
+
+    @Test func streamNeedsCredentialsAndTopics() async throws {
+        try await TestHub.run { hub in
+            let anonymous = try await hub.request(.get, "/api/v1/stream?topics=application:a:status")
+            #expect(anonymous.status == 401)
+            let token = try await hub.token()
+            let noTopics = try await hub.request(.get, "/api/v1/stream", token: token)
+            #expect(noTopics.status == 400)
+        }
+    }
+}
+
+@Suite("WebSocket transport")
+struct WebSocketTransportTests {
+    @Test func deadPeerIsClosedAfterMissedHeartbeats() async throws {
+        try await TestHub.run(configure: { $0.websocket.heartbeatIntervalSeconds = 1 }) { hub in
+            let probe = WSProbe(url: hub.wsURL + "?token=" + (try await hub.token()), answerPings: false)
+            _ = try await probe.next(type: "welcome")
+            let code = try await probe.closed(timeout: 10)
+            #expect(code != nil)
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func permessageDeflateIsNegotiatedOnlyWhenEnabled(enabled: Bool) async throws {
+        try await TestHub.run(configure: { $0.websocket.compression = enabled }) { hub in
+            let probe = WSProbe(
+                url: hub.wsURL + "?token=" + (try await hub.token()), headers: [.secWebSocketExtensions: "permessage-deflate"])
+            let head = try await probe.handshake().lowercased()
+            #expect(head.contains("sec-websocket-extensions: permessage-deflate") == enabled)
+        }
+    }
+}
