@@ -42,30 +42,17 @@ struct WebSocketConnection {
                     heartbeatIntervalMS: configuration.websocket.heartbeatIntervalSeconds * 1000,
                     maxMessageBytes: configuration.limits.maxMessageBytes, expiresAt: identity.expiresAt)))
         let reader = WebSocketReader(core: core, verifier: verifier, limits: configuration.limits, session: session, logger: logger)
-        await withTaskGroup(of: Side.self) { group in
-            group.addTask {
-                await Self.write(session: session, to: outbound)
-                return .writer
-            }
-            group.addTask {
-                await reader.read(inbound)
-                return .reader
-            }
-            // The writer performs every close. When the reader ends first (the peer
-            // closed, or it asked for a close), let the writer finish; when the writer
-            // ends first, stop reading.
-            if await group.next() == .reader {
-                session.requestClose(.init(code: .normal, reason: "closed"))
-                _ = await group.next()
-            }
-            group.cancelAll()
+        // Two tasks per connection: the writer (a child) performs every close; the
+        // reader runs in this task. When the reader ends (the peer closed, or it
+        // asked for a close), the writer finishes the close. When the writer closes
+        // first, the peer's close reply (or the heartbeat giving up) ends the reader.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await Self.write(session: session, to: outbound) }
+            await reader.read(inbound)
+            session.requestClose(.init(code: .normal, reason: "closed"))
+            await group.waitForAll()
         }
         logger.debug("websocket closed")
-    }
-
-    enum Side {
-        case reader
-        case writer
     }
 
     /// Drains the session into the socket; performs the requested close.
