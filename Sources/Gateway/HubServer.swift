@@ -1,6 +1,7 @@
 import Foundation
 import Hub
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWSCompression
 import HummingbirdWebSocket
 import Logging
@@ -80,9 +81,19 @@ public struct HubServer: Sendable {
         let wsConfiguration = WebSocketServerConfiguration(
             maxFrameSize: WebSocketReader.transportLimit(configuration.limits), extensions: extensions,
             autoPing: .enabled(timePeriod: .seconds(ws.heartbeatIntervalSeconds)), closeTimeout: .seconds(5), validateUTF8: true)
+        // The native transport serves each WebSocket on its event loop (no task per
+        // connection). It does not compress yet, so permessage-deflate uses
+        // Hummingbird's WebSocket transport instead.
+        let server: HTTPServerBuilder
+        if ws.compression {
+            server = .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: wsConfiguration)
+        } else {
+            let upgrade = WebSocketUpgrade(core: core, verifier: verifier, configuration: configuration)
+            server = HTTPServerBuilder { responder in HubServerChannel(responder: responder, upgrade: upgrade) }
+        }
         return Application(
             responder: responder,
-            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: wsConfiguration),
+            server: server,
             configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "operations-hub"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

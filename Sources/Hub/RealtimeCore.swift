@@ -76,7 +76,8 @@ public final class RealtimeCore: Sendable {
                 denied.append(entry)
             }
         }
-        let reservation = session.beginSubscribe(keys, limit: limits.maxSubscriptionsPerConnection)
+        let recover = Set(keys.filter { key in names[key].map { request.since[$0] != nil } ?? false })
+        let reservation = session.beginSubscribe(keys, limit: limits.maxSubscriptionsPerConnection, recover: recover)
         for key in reservation.overLimit {
             denied.append(
                 .init(
@@ -91,9 +92,10 @@ public final class RealtimeCore: Sendable {
         for key in keys where !reservation.overLimit.contains(key) {
             let name = names[key] ?? key.topic.rawValue
             let isNew = reservation.accepted.contains(key)
+            let recovering = reservation.recovering.contains(key)
             let plan = await catchup(for: key, since: request.since[name], snapshot: request.snapshot && isNew)
             entries.append(.init(topic: name, offset: plan.latest?.description, recovered: plan.recovered, resync: plan.resync))
-            if isNew { catchups.append(Session.Catchup(key: key, frames: plan.frames, baseline: plan.baseline)) }
+            if isNew || recovering { catchups.append(Session.Catchup(key: key, frames: plan.frames, baseline: plan.baseline)) }
         }
         let reply = ServerMessage.subscribed(.init(id: request.id, topics: entries, denied: denied))
         session.completeSubscribe(reply: ByteBuffer(bytes: reply.encoded()), catchups: catchups)

@@ -9,6 +9,9 @@ extension Session {
         public var accepted: [TopicKey] = []
         /// Keys the session already had.
         public var existing: [TopicKey] = []
+        /// Keys the session already had that are recovered again (`since` given):
+        /// their live events are buffered until `completeSubscribe`, like new ones.
+        public var recovering: [TopicKey] = []
         /// Keys over the per-connection limit.
         public var overLimit: [TopicKey] = []
     }
@@ -29,13 +32,20 @@ extension Session {
     }
 
     /// Records new subscriptions (up to `limit` in all) and starts buffering
-    /// their live events, so that the catch-up frames can be sent first.
-    public func beginSubscribe(_ keys: [TopicKey], limit: Int) -> Reservation {
+    /// their live events, so that the catch-up frames can be sent first. Keys
+    /// already subscribed that are in `recover` are buffered again too: the
+    /// client asked for their events after an offset, and gets them before
+    /// further live ones.
+    public func beginSubscribe(_ keys: [TopicKey], limit: Int, recover: Set<TopicKey> = []) -> Reservation {
         state.withLock { state in
             var reservation = Reservation()
             for key in keys {
                 if state.subscriptions.contains(key) {
                     if !reservation.existing.contains(key) { reservation.existing.append(key) }
+                    if recover.contains(key), state.pending[key] == nil, !reservation.recovering.contains(key) {
+                        state.pending[key] = []
+                        reservation.recovering.append(key)
+                    }
                 } else if state.subscriptions.count >= limit {
                     reservation.overLimit.append(key)
                 } else {
@@ -64,13 +74,15 @@ extension Session {
                     out.append(item.frame)
                 }
             }
-            // Catch-up frames may exceed the live queue limit: they are bounded by the history length.
+            // Catch-up frames may exceed the live queue limit: they are bounded by the
+            // history length, and do not count against the live frames that follow.
             if let waiter = state.waiter, state.queue.isEmpty {
                 state.waiter = nil
                 return Resume(waiter: waiter, output: .frames(out))
             }
             state.queue.append(contentsOf: out)
-            return nil
+            state.catchupAllowance += out.count
+            return Self.needsWake(&state).map(Resume.init(wake:))
         }
         resume?.run()
     }

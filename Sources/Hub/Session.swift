@@ -67,9 +67,14 @@ public final class Session: Sendable {
         /// Live events that arrived for topics still being subscribed (recovery in progress).
         var pending: [TopicKey: [PendingFrame]] = [:]
         var pendingFrames = 0
+        /// Catch-up frames now in `queue`: they raise the queue's limit until it is drained.
+        var catchupAllowance = 0
         var tokens: Double = 0
         var lastRefill: ContinuousClock.Instant?
         var invalidFrames = 0
+        /// Push mode: called (once until the next `take()`) when output becomes available.
+        var wake: (@Sendable () -> Void)?
+        var wakePending = false
 
         init(identity: Identity) {
             self.identity = identity
@@ -122,29 +127,42 @@ public final class Session: Sendable {
         send(ByteBuffer(bytes: message.encoded()))
     }
 
-    /// A waiting writer to wake once the lock is released.
+    /// A waiting writer (pull mode) or the wake hook (push mode) to run once the lock is released.
     struct Resume {
-        var waiter: CheckedContinuation<Output?, Never>
-        var output: Output
+        var waiter: CheckedContinuation<Output?, Never>?
+        var output: Output?
+        var wake: (@Sendable () -> Void)?
 
-        func run() { waiter.resume(returning: output) }
+        init(waiter: CheckedContinuation<Output?, Never>, output: Output) {
+            self.waiter = waiter
+            self.output = output
+        }
+
+        init(wake: @escaping @Sendable () -> Void) {
+            self.wake = wake
+        }
+
+        func run() {
+            if let waiter { waiter.resume(returning: output) }
+            wake?()
+        }
     }
 
     /// Asks the writer to close the connection: frames already queued go out,
     /// then `finalFrame`, then the close. The first request wins.
     public func requestClose(_ request: CloseRequest) {
-        let waiter = state.withLock { state -> CheckedContinuation<Output?, Never>? in
+        let resume = state.withLock { state -> Resume? in
             guard state.closing == nil else { return nil }
             // Frames already queued (replies, errors) still go out before the close.
             state.closing = request
             state.pending.removeAll()
             state.pendingFrames = 0
-            guard let waiter = state.waiter else { return nil }
+            guard let waiter = state.waiter else { return Self.needsWake(&state).map(Resume.init(wake:)) }
             state.waiter = nil
             state.closeTaken = true
-            return waiter
+            return Resume(waiter: waiter, output: .close(request))
         }
-        waiter?.resume(returning: .close(request))
+        resume?.run()
     }
 
     /// The next frames to write, or the close to perform; `nil` once the close
@@ -166,6 +184,7 @@ public final class Session: Sendable {
                     if !state.queue.isEmpty {
                         let frames = Array(state.queue)
                         state.queue.removeAll(keepingCapacity: state.queue.count <= 64)
+                        state.catchupAllowance = 0
                         return .some(.frames(frames))
                     }
                     if Task.isCancelled { return .some(nil) }
@@ -189,9 +208,9 @@ public final class Session: Sendable {
             state.waiter = nil
             return (.queued, Resume(waiter: waiter, output: .frames([frame])))
         }
-        guard state.queue.count < limit else { return (.overflowed, overflow(&state)) }
+        guard state.queue.count < limit + state.catchupAllowance else { return (.overflowed, overflow(&state)) }
         state.queue.append(frame)
-        return (.queued, nil)
+        return (.queued, needsWake(&state).map(Resume.init(wake:)))
     }
 
     private static func overflow(_ state: inout State) -> Resume? {
@@ -200,9 +219,17 @@ public final class Session: Sendable {
         state.queue.removeAll()
         state.pending.removeAll()
         state.pendingFrames = 0
-        guard let waiter = state.waiter else { return nil }
+        guard let waiter = state.waiter else { return overflowWake(&state) }
         state.waiter = nil
         state.closeTaken = true
         return Resume(waiter: waiter, output: .close(request))
+    }
+
+    // In push mode an overflow wakes the transport even when a wake is pending:
+    // the transport may be waiting for a socket that will never drain.
+    private static func overflowWake(_ state: inout State) -> Resume? {
+        guard let wake = state.wake else { return nil }
+        state.wakePending = true
+        return Resume(wake: wake)
     }
 }

@@ -1,1 +1,13 @@
-print("bench")
+// Entry point of hub-bench, a load generator for the Operations Hub (see Benchmarks/README.md).
+import ArgumentParser
+
+do {
+    var command = try HubBench.parseAsRoot()
+    if let scenario = command as? any ScenarioCommand {
+        try await BenchRunner.runAndExit(try scenario.settings())
+    } else {
+        try command.run()
+    }
+} catch {
+    HubBench.exit(withError: error)
+}

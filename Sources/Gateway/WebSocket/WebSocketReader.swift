@@ -33,11 +33,14 @@ struct WebSocketReader: Sendable {
 
     /// Handles one message; false when the connection is closing.
     private func handle(_ message: WebSocketMessage) async -> Bool {
-        let bytes: [UInt8]
         switch message {
-        case .text(let text): bytes = Array(text.utf8)
-        case .binary(let buffer): bytes = Array(buffer.readableBytesView)
+        case .text(let text): await handle(bytes: Array(text.utf8), binary: false)
+        case .binary(let buffer): await handle(bytes: Array(buffer.readableBytesView), binary: true)
         }
+    }
+
+    /// Handles one complete client message; false when the connection is closing.
+    func handle(bytes: [UInt8], binary: Bool) async -> Bool {
         if bytes.count > limits.maxMessageBytes {
             let frame = ServerMessage.error(.init(id: nil, code: .messageTooLarge, message: "frame is \(bytes.count) bytes, the limit is \(limits.maxMessageBytes)"))
             session.requestClose(.init(code: .messageTooBig, reason: "message too large", finalFrame: ByteBuffer(bytes: frame.encoded())))
@@ -46,7 +49,7 @@ struct WebSocketReader: Sendable {
         guard session.admitFrame(perSecond: limits.maxFramesPerSecond, now: .now) else {
             return refuse(id: nil, code: .rateLimited, message: "more than \(limits.maxFramesPerSecond) frames per second")
         }
-        if case .binary = message {
+        if binary {
             return refuse(id: nil, code: .invalidMessage, message: "binary frames are not supported; send JSON text")
         }
         let decoded: ClientMessage

@@ -1,0 +1,82 @@
+import Foundation
+import Hub
+import Logging
+import NIOCore
+import NIOHTTP1
+import Protocol
+
+/// Decides WebSocket upgrades of `/ws/v1` and builds the connection handler.
+/// Credentials are checked here; bad ones still upgrade, so the client can be
+/// told in-band (error frame + close 4001). A disallowed `Origin`, a draining
+/// node or another path is not upgraded at all.
+struct WebSocketUpgrade: Sendable {
+    static let path = "/ws/v1"
+
+    let core: RealtimeCore
+    let verifier: TokenVerifier
+    let configuration: HubConfiguration
+
+    struct Decision: Sendable {
+        var identity: Identity?
+        var failure: TokenVerifier.Failure?
+    }
+
+    /// Why an upgrade request is answered over HTTP instead of upgraded.
+    struct Refusal: Sendable, Error {
+        var code: ErrorCode
+        var message: String
+    }
+
+    enum Outcome: Sendable {
+        case upgrade(Decision)
+        case refuse(Refusal)
+    }
+
+    var maxFrameSize: Int { WebSocketReader.transportLimit(configuration.limits) }
+
+    func decide(_ head: HTTPRequestHead) async -> Outcome {
+        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.first.map(String.init) == Self.path else {
+            return .refuse(Refusal(code: .notFound, message: "no WebSocket endpoint here; use \(Self.path)"))
+        }
+        guard !core.registry.isDraining else {
+            return .refuse(Refusal(code: .serviceUnavailable, message: "this node is shutting down; connect to another"))
+        }
+        let origins = configuration.allowedOrigins
+        if !origins.isEmpty {
+            // Every Origin header must be allowed: a request carrying several is not let through on its first.
+            let given = head.headers["Origin"]
+            guard !given.isEmpty, given.allSatisfy(origins.contains) else {
+                return .refuse(Refusal(code: .forbidden, message: "origin not allowed"))
+            }
+        }
+        guard let token = Self.token(head, query: parts.count > 1 ? String(parts[1]) : nil) else {
+            return .upgrade(Decision(identity: nil, failure: nil))
+        }
+        do {
+            return .upgrade(Decision(identity: try await verifier.verify(token), failure: nil))
+        } catch {
+            return .upgrade(Decision(identity: nil, failure: error))
+        }
+    }
+
+    static func token(_ head: HTTPRequestHead, query: String?) -> String? {
+        if let header = head.headers["Authorization"].first {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+        }
+        for item in (query ?? "").split(separator: "&") {
+            let pair = item.split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0] == "token" {
+                return String(pair[1]).removingPercentEncoding ?? String(pair[1])
+            }
+        }
+        return nil
+    }
+
+    func makeHandler(_ decision: Decision, logger: Logger) -> WebSocketSessionHandler {
+        WebSocketSessionHandler(
+            core: core, verifier: verifier, configuration: configuration, identity: decision.identity, failure: decision.failure,
+            logger: logger)
+    }
+}

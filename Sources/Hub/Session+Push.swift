@@ -1,0 +1,43 @@
+import NIOCore
+import Protocol
+import Synchronization
+
+/// Push mode, for transports that run on an event loop instead of a writer
+/// task: the session calls `wake` when output becomes available (once, until
+/// the transport takes it with `take()`), and the transport drains it
+/// synchronously. A session is either pulled with `next()` or pushed, never both.
+extension Session {
+    /// Switches the session to push mode.
+    public func attach(wake: @escaping @Sendable () -> Void) {
+        let fire = state.withLock { state -> Bool in
+            state.wake = wake
+            let ready = !state.queue.isEmpty || (state.closing != nil && !state.closeTaken)
+            state.wakePending = ready
+            return ready
+        }
+        if fire { wake() }
+    }
+
+    /// Everything ready to write now: queued frames, then (once) the close.
+    public func take() -> (frames: [ByteBuffer], close: CloseRequest?) {
+        state.withLock { state in
+            state.wakePending = false
+            let frames = Array(state.queue)
+            state.queue.removeAll(keepingCapacity: state.queue.count <= 64)
+            state.catchupAllowance = 0
+            var close: CloseRequest?
+            if let closing = state.closing, !state.closeTaken {
+                state.closeTaken = true
+                close = closing
+            }
+            return (frames, close)
+        }
+    }
+
+    /// Called by the enqueue paths under the lock: whether the wake hook must run.
+    static func needsWake(_ state: inout State) -> (@Sendable () -> Void)? {
+        guard let wake = state.wake, !state.wakePending else { return nil }
+        state.wakePending = true
+        return wake
+    }
+}

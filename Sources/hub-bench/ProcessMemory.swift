@@ -1,0 +1,64 @@
+import Glibc
+
+/// Memory and CPU of the hub process(es), read from /proc (Linux only).
+struct ProcessSample: Sendable {
+    /// Sum of VmRSS over the pids, KiB; nil if any pid could not be read.
+    var rssKiB: UInt64?
+    /// Sum of Pss (from smaps_rollup) over the pids, KiB; nil if unreadable.
+    var pssKiB: UInt64?
+}
+
+enum ProcessMemory {
+    /// Parses `--hub-pid` ("1234" or "1234,1240").
+    static func parsePids(_ text: String?) -> [Int32] {
+        guard let text else { return [] }
+        return text.split(separator: ",").compactMap { Int32($0.trimmingCharacters(in: " ")) }
+    }
+
+    static func sample(_ pids: [Int32]) -> ProcessSample {
+        guard !pids.isEmpty else { return ProcessSample(rssKiB: nil, pssKiB: nil) }
+        var rss: UInt64? = 0
+        var pss: UInt64? = 0
+        for pid in pids {
+            let status = SystemSupport.readFile("/proc/\(pid)/status")
+            if let value = status.flatMap({ kibField("VmRSS:", in: $0) }), let sum = rss { rss = sum + value } else { rss = nil }
+            let rollup = SystemSupport.readFile("/proc/\(pid)/smaps_rollup")
+            if let value = rollup.flatMap({ kibField("Pss:", in: $0) }), let sum = pss { pss = sum + value } else { pss = nil }
+        }
+        return ProcessSample(rssKiB: rss, pssKiB: pss)
+    }
+
+    /// CPU time (utime + stime) of the pids in microseconds; nil if unreadable.
+    static func cpuMicros(_ pids: [Int32]) -> UInt64? {
+        guard !pids.isEmpty else { return nil }
+        let ticksPerSecond = UInt64(max(sysconf(Int32(_SC_CLK_TCK)), 1))
+        var total: UInt64 = 0
+        for pid in pids {
+            guard let stat = SystemSupport.readFile("/proc/\(pid)/stat"),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // Fields after "comm)": state is field 3, utime field 14, stime field 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let utime = UInt64(fields[11]), let stime = UInt64(fields[12]) else { return nil }
+            total += (utime + stime) * 1_000_000 / ticksPerSecond
+        }
+        return total
+    }
+
+    private static func kibField(_ name: String, in text: String) -> UInt64? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            let digits = line.dropFirst(name.count).filter { $0.isNumber }
+            return UInt64(String(digits))
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: Character) -> Substring {
+        var s = self
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return s
+    }
+}
