@@ -1,0 +1,1 @@
+// The Redis client lives here (issue: distributed mode).
