@@ -80,6 +80,27 @@ extension ClientMessage {
         var since: [String: String]?
         var snapshot: Bool?
         var token: String?
+        /// The first field (after `id`) that had the wrong type.
+        var problem: DecodingError?
+
+        enum CodingKeys: String, CodingKey {
+            case type, id, topics, since, snapshot, token
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            // The id first: a wrong type elsewhere must still be answered with it.
+            id = try container.decodeIfPresent(String.self, forKey: .id)
+            do {
+                type = try container.decodeIfPresent(String.self, forKey: .type)
+                topics = try container.decodeIfPresent([String].self, forKey: .topics)
+                since = try container.decodeIfPresent([String: String].self, forKey: .since)
+                snapshot = try container.decodeIfPresent(Bool.self, forKey: .snapshot)
+                token = try container.decodeIfPresent(String.self, forKey: .token)
+            } catch let error as DecodingError {
+                problem = error
+            }
+        }
     }
 
     /// Decodes one text frame.
@@ -95,6 +116,11 @@ extension ClientMessage {
         let id = raw.id
         if let id, id.utf8.count > maxIDBytes {
             throw ClientMessageError(code: .invalidMessage, message: "id is longer than \(maxIDBytes) bytes")
+        }
+        if let problem = raw.problem {
+            var error = Self.classify(problem)
+            error.id = id
+            throw error
         }
         guard let type = raw.type else {
             throw ClientMessageError(code: .invalidMessage, message: "message has no type", id: id)

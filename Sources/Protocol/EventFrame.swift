@@ -39,9 +39,14 @@ public enum ClientTopic {
     public static let notifications = "user:notifications"
 
     /// The internal topic for what the client asked, given the caller's subject.
+    /// The subject must make one concrete segment: a subject `*` or one with
+    /// `:` would turn the caller's own topic into a pattern or another shape,
+    /// so such a subject has no `user:notifications` (TopicError).
     public static func resolve(_ topic: Topic, subject: String) throws(TopicError) -> Topic {
         guard topic.rawValue == notifications else { return topic }
-        return try Topic("user:\(subject):notifications")
+        guard let resolved = try? Topic("user:\(subject):notifications"), !resolved.isPattern, resolved.segments.count == 3
+        else { throw .unusableSubject }
+        return resolved
     }
 
     /// What a client sees for an internal topic.

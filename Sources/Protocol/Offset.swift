@@ -24,10 +24,10 @@ public struct Offset: Hashable, Sendable, CustomStringConvertible {
         guard !epoch.isEmpty, epoch.utf8.allSatisfy(Offset.isEpochByte) else { return nil }
         let parts = position.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 1 || parts.count == 2 else { return nil }
-        guard let major = UInt64(parts[0]) else { return nil }
+        guard let major = Offset.number(parts[0]) else { return nil }
         var minor: UInt64 = 0
         if parts.count == 2 {
-            guard let value = UInt64(parts[1]) else { return nil }
+            guard let value = Offset.number(parts[1]) else { return nil }
             minor = value
         }
         self.init(epoch: String(epoch), major: major, minor: minor)
@@ -44,6 +44,13 @@ public struct Offset: Hashable, Sendable, CustomStringConvertible {
     public func isAfter(_ other: Offset) -> Bool? {
         guard epoch == other.epoch else { return nil }
         return (major, minor) > (other.major, other.minor)
+    }
+
+    /// A decimal number written only with ASCII digits (no sign: `UInt64("+5")`
+    /// would accept one, giving one position two wire spellings).
+    static func number(_ text: Substring) -> UInt64? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return UInt64(text)
     }
 
     static func isEpochByte(_ byte: UInt8) -> Bool {

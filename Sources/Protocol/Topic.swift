@@ -166,6 +166,8 @@ public enum TopicError: Error, Equatable, Sendable {
     case invalidCharacter
     case wildcardFamily
     case wildcardNotAllowed
+    /// The caller's subject cannot name its own `user:notifications` topic.
+    case unusableSubject
 
     public var message: String {
         switch self {
@@ -177,6 +179,7 @@ public enum TopicError: Error, Equatable, Sendable {
         case .invalidCharacter: "topic segments may contain only A-Z a-z 0-9 _ . - (or be exactly *)"
         case .wildcardFamily: "the first segment of a topic cannot be a wildcard"
         case .wildcardNotAllowed: "wildcards are not allowed here"
+        case .unusableSubject: "your subject cannot name a topic (it must match [A-Za-z0-9_.-]{1,128} and not be *)"
         }
     }
 }

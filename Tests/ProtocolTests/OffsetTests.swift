@@ -85,11 +85,9 @@ struct OffsetTests {
     func plusSign() {
         // UInt64("+5") is 5, so without an explicit check "e1:+5" would parse and
         // print back as "e1:5": two wire spellings for one position.
-        withKnownIssue("Offset.init? accepts a leading '+' (UInt64(String) allows it)") {
-            #expect(Offset("e1:+5") == nil)
-            #expect(Offset("r1:+5-0") == nil)
-            #expect(Offset("r1:5-+1") == nil)
-        }
+        #expect(Offset("e1:+5") == nil)
+        #expect(Offset("r1:+5-0") == nil)
+        #expect(Offset("r1:5-+1") == nil)
     }
 
     @Test("An offset is at most 96 bytes")
