@@ -17,7 +17,9 @@ build: setup
 	$(SWIFT) build
 
 release: setup
-	$(SWIFT) build -c release --product hub --product hub-bench
+	# one --product per invocation: SwiftPM builds only the last one given
+	$(SWIFT) build -c release --product hub
+	$(SWIFT) build -c release --product hub-bench
 
 setup:
 	@./scripts/setup.sh $(APT_PACKAGES)

@@ -34,6 +34,21 @@ extension Session {
         }
     }
 
+    /// Like `take()`, without allocating: swaps the session's queue with
+    /// `frames` (which must be empty), so the transport reuses two buffers.
+    public func take(swapping frames: inout CircularBuffer<ByteBuffer>) -> CloseRequest? {
+        state.withLock { state in
+            state.wakePending = false
+            state.catchupAllowance = 0
+            swap(&frames, &state.queue)
+            if let closing = state.closing, !state.closeTaken {
+                state.closeTaken = true
+                return closing
+            }
+            return nil
+        }
+    }
+
     /// Called by the enqueue paths under the lock: whether the wake hook must run.
     static func needsWake(_ state: inout State) -> (@Sendable () -> Void)? {
         guard let wake = state.wake, !state.wakePending else { return nil }

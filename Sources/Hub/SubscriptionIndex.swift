@@ -76,22 +76,25 @@ public final class SubscriptionIndex: Sendable {
     /// Removes `session` from `key`. Idempotent.
     public func remove(_ key: TopicKey, _ session: Session) {
         if key.topic.isPattern {
+            // Mutated in place: a copy of the list out of the dictionary would make
+            // every removal copy the whole list (O(n) each, O(n²) for a mass disconnect).
             patterns.withLock { tenants in
-                guard var tenant = tenants[key.tenant], var list = tenant.patterns[key.topic] else { return }
-                _ = list.remove(session.id)
-                tenant.patterns[key.topic] = list.sessions.isEmpty ? nil : list
-                if tenant.patterns.isEmpty {
-                    tenants[key.tenant] = nil
+                guard let tenantIndex = tenants.index(forKey: key.tenant),
+                    let listIndex = tenants.values[tenantIndex].patterns.index(forKey: key.topic)
+                else { return }
+                _ = tenants.values[tenantIndex].patterns.values[listIndex].remove(session.id)
+                guard tenants.values[tenantIndex].patterns.values[listIndex].sessions.isEmpty else { return }
+                tenants.values[tenantIndex].patterns.remove(at: listIndex)
+                if tenants.values[tenantIndex].patterns.isEmpty {
+                    tenants.remove(at: tenantIndex)
                     patternTenants.subtract(1, ordering: .relaxed)
-                } else {
-                    tenants[key.tenant] = tenant
                 }
             }
         } else {
             shard(for: key).withLock { shard in
-                guard var list = shard.topics[key] else { return }
-                _ = list.remove(session.id)
-                shard.topics[key] = list.sessions.isEmpty ? nil : list
+                guard let index = shard.topics.index(forKey: key) else { return }
+                _ = shard.topics.values[index].remove(session.id)
+                if shard.topics.values[index].sessions.isEmpty { shard.topics.remove(at: index) }
             }
         }
     }

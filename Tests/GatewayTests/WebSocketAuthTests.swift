@@ -79,6 +79,29 @@ struct WebSocketAuthTests {
         }
     }
 
+    @Test func refusedUpgradesAreAnsweredWithTheEnvelopeAndClosed() async throws {
+        try await TestHub.run(configure: { $0.allowedOrigins = ["https://dash.example"] }) { hub in
+            let token = try await hub.token()
+            let upgrade: HTTPFields = [
+                .upgrade: "websocket", .connection: "Upgrade", .secWebSocketVersion: "13",
+                .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==",
+            ]
+            var evil = upgrade
+            evil[.origin] = "https://evil.example"
+            let forbidden = try await hub.request(.get, "/ws/v1?token=\(token)", headers: evil)
+            #expect(forbidden.status == 403)
+            #expect(forbidden.errorCode == "FORBIDDEN")
+            #expect(forbidden.headers[.connection] == "close")
+            #expect(forbidden.headers[HTTPField.Name("X-Request-ID")!] != nil)
+
+            var elsewhere = upgrade
+            elsewhere[.origin] = "https://dash.example"
+            let notFound = try await hub.request(.get, "/ws/v2?token=\(token)", headers: elsewhere)
+            #expect(notFound.status == 404)
+            #expect(notFound.errorCode == "NOT_FOUND")
+        }
+    }
+
     @Test func authRefreshReplacesCredentials() async throws {
         try await TestHub.run { hub in
             let probe = WSProbe(url: hub.wsURL + "?token=" + (try await hub.token(ttl: 120)))

@@ -47,6 +47,33 @@ struct WebSocketLimitsTests {
         }
     }
 
+    @Test func aFrameHeaderOverTheTransportLimitCloses1009() async throws {
+        try await TestHub.run(configure: { $0.limits.maxMessageBytes = 1024 }) { hub in
+            let probe = try await connect(hub)
+            // A masked text frame that announces 1 MiB: refused from its header, before any payload.
+            var header: [UInt8] = [0x81, 0x80 | 127]
+            header += withUnsafeBytes(of: UInt64(1 << 20).bigEndian, Array.init)
+            header += [1, 2, 3, 4]
+            probe.send(raw: header)
+            #expect(try await probe.closed() == 1009)
+        }
+    }
+
+    @Test(arguments: [
+        ("unmasked", [0x81, 0x02] + Array("{}".utf8)),
+        ("RSV1 set", [0xC1, 0x82, 1, 2, 3, 4, 0x7A ^ 1, 0x7D ^ 2]),
+        ("fragmented ping", [0x09, 0x80, 1, 2, 3, 4]),
+        ("continuation without a start", [0x80, 0x80, 1, 2, 3, 4]),
+        ("reserved opcode", [0x83, 0x80, 1, 2, 3, 4]),
+    ] as [(String, [UInt8])])
+    func malformedFramesClose1002(name: String, bytes: [UInt8]) async throws {
+        try await TestHub.run { hub in
+            let probe = try await connect(hub)
+            probe.send(raw: bytes)
+            #expect(try await probe.closed() == 1002, "\(name)")
+        }
+    }
+
     @Test func frameOverTheLimitGetsMessageTooLargeThen1009() async throws {
         try await TestHub.run(configure: { $0.limits.maxMessageBytes = 1024 }) { hub in
             let probe = try await connect(hub)

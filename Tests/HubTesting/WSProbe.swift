@@ -15,6 +15,7 @@ public final class WSProbe: Sendable {
     enum Outgoing: Sendable {
         case text(String)
         case binary([UInt8])
+        case raw([UInt8])
         case close
     }
 
@@ -52,6 +53,7 @@ public final class WSProbe: Sendable {
                             switch item {
                             case .text(let text): try await outbound.write(RawWebSocket.encode(opcode: 1, payload: Array(text.utf8)))
                             case .binary(let bytes): try await outbound.write(RawWebSocket.encode(opcode: 2, payload: bytes))
+                            case .raw(let bytes): try await outbound.write(ByteBuffer(bytes: bytes))
                             case .close: try await outbound.write(RawWebSocket.encode(opcode: 8, payload: [0x03, 0xE8]))
                             }
                         }
@@ -121,6 +123,8 @@ public final class WSProbe: Sendable {
         let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
         send(String(decoding: data, as: UTF8.self))
     }
+    /// Sends bytes as they are (a hand-made, possibly malformed frame).
+    public func send(raw bytes: [UInt8]) { outgoing.yield(.raw(bytes)) }
     /// Sends a close frame (1000).
     public func close() { outgoing.yield(.close) }
 

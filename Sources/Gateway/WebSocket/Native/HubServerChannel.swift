@@ -38,6 +38,8 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
             let refusal = NIOLoopBoundBox(WebSocketUpgrade.Refusal?.none, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: upgrade.maxFrameSize,
+                // Protocol errors of the decoder reach the session handler, which closes (1002).
+                enableAutomaticErrorHandling: false,
                 shouldUpgrade: { channel, head in
                     let promise = channel.eventLoop.makePromise(of: WebSocketUpgrade.Outcome.self)
                     promise.completeWithTask { await upgrade.decide(head) }
@@ -55,7 +57,11 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let outcome = decision.value else { throw ChannelError.inappropriateOperationForState }
-                        try channel.pipeline.syncOperations.addHandler(upgrade.makeHandler(outcome, logger: logger))
+                        // The session handler writes framed bytes itself (one framing per event per loop).
+                        let raw = RawFrameWriter()
+                        try channel.pipeline.syncOperations.addHandler(raw, position: .first)
+                        try channel.pipeline.syncOperations.addHandler(
+                            upgrade.makeHandler(outcome, loop: channel.eventLoop, raw: raw, logger: logger))
                         return UpgradeResult.websocket
                     }
                 }

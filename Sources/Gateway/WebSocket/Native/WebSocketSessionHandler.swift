@@ -21,6 +21,9 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     let identity: Identity?
     let failure: TokenVerifier.Failure?
     let logger: Logger
+    let batcher: DrainBatcher
+    /// Every frame is written as bytes through this writer (see `WebSocketWire`).
+    let raw: RawFrameWriter
 
     private var context: ChannelHandlerContext?
     private var session: Session?
@@ -30,11 +33,15 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var closeSent = false
     private var awaitingPong = false
     private var heartbeat: RepeatedTask?
+    /// Swapped with the session's queue on every drain (no allocation per drain).
+    private var outgoing = CircularBuffer<ByteBuffer>(initialCapacity: 4)
 
     init(
         core: RealtimeCore, verifier: TokenVerifier, configuration: HubConfiguration, identity: Identity?,
-        failure: TokenVerifier.Failure?, logger: Logger
+        failure: TokenVerifier.Failure?, logger: Logger, batcher: DrainBatcher, raw: RawFrameWriter
     ) {
+        self.raw = raw
+        self.batcher = batcher
         self.core = core
         self.verifier = verifier
         self.configuration = configuration
@@ -73,7 +80,9 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
                     maxMessageBytes: configuration.limits.maxMessageBytes, expiresAt: identity.expiresAt)))
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        session.attach { loop.execute { bound.value.drain() } }
+        let batcher = self.batcher
+        precondition(batcher.loop === loop, "a session handler is drained by its own loop's batcher")
+        session.attach { batcher.schedule(bound) }
         let interval = TimeAmount.seconds(Int64(configuration.websocket.heartbeatIntervalSeconds))
         heartbeat = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in bound.value.beat() }
     }
@@ -108,19 +117,32 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// Errors of the frame decoder: a frame over the transport limit is closed
+    /// with 1009, any other malformed frame with 1002; both get a close frame.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("websocket error", metadata: ["hub.error": "\(error)"])
-        context.close(promise: nil)
+        switch error as? NIOWebSocketError {
+        case .invalidFrameLength:
+            sendClose(context, code: .messageTooBig, reason: "frame too large")
+        case .some:
+            protocolError(context)
+        case .none:
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        // RFC 6455 §5.1, §5.2: client frames are masked; no extension is negotiated here, so no RSV bit.
+        guard frame.maskKey != nil, !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return protocolError(context) }
         switch frame.opcode {
         case .ping:
             guard frame.fin else { return protocolError(context) }
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            let pong = WebSocketWire.frame(opcode: WebSocketWire.pong, payload: frame.unmaskedData, allocator: context.channel.allocator)
+            raw.write(pong)
+            raw.flush()
         case .pong:
             awaitingPong = false
         case .connectionClose:
@@ -182,10 +204,13 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         var data = frame.unmaskedData
         let code = data.readInteger(as: UInt16.self) ?? 1000
         closeSent = true
-        var reply = context.channel.allocator.buffer(capacity: 2)
-        reply.writeInteger(code)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)))
-            .whenComplete { _ in context.close(promise: nil) }
+        let reply = WebSocketWire.closeFrame(code: code, allocator: context.channel.allocator)
+        // Close once the reply is written (closing at once would drop it if the socket is full).
+        if let written = raw.writeAndFlush(reply) {
+            written.whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
     }
 
     private func protocolError(_ context: ChannelHandlerContext) {
@@ -203,14 +228,21 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     func drain() {
         guard let context, let session, !closeSent else { return }
         guard context.channel.isWritable || session.isClosing else { return }
-        let (frames, close) = session.take()
-        for frame in frames {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: frame)), promise: nil)
+        let close = session.take(swapping: &outgoing)
+        let wrote = !outgoing.isEmpty
+        let allocator = context.channel.allocator
+        for frame in outgoing {
+            raw.write(batcher.frames.value.textFrame(frame, allocator: allocator))
+        }
+        if outgoing.capacity > 64 {
+            outgoing = CircularBuffer(initialCapacity: 4)
+        } else {
+            outgoing.removeAll(keepingCapacity: true)
         }
         if let close {
             sendClose(context, code: close.code, reason: close.reason, before: close.finalFrame)
-        } else if !frames.isEmpty {
-            context.flush()
+        } else if wrote {
+            raw.flush()
         }
     }
 
@@ -219,11 +251,12 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func sendClose(_ context: ChannelHandlerContext, code: CloseCode, reason: String, before: ByteBuffer? = nil) {
         guard !closeSent else { return }
         closeSent = true
-        if let before { context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: before)), promise: nil) }
-        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.writeInteger(code.rawValue)
-        data.writeString(String(reason.prefix(120)))
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
+        let allocator = context.channel.allocator
+        if let before {
+            raw.write(WebSocketWire.frame(opcode: WebSocketWire.text, payload: before, allocator: allocator))
+        }
+        raw.write(WebSocketWire.closeFrame(code: code.rawValue, reason: reason, allocator: allocator))
+        raw.flush()
         let channel = context.channel
         context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
     }
@@ -241,14 +274,18 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if awaitingPong {
             logger.debug("websocket peer missed a heartbeat")
             closeSent = true
-            var data = context.channel.allocator.buffer(capacity: 2)
-            data.writeInteger(UInt16(1001))
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
-                .whenComplete { _ in context.close(promise: nil) }
+            let close = WebSocketWire.closeFrame(code: 1001, reason: "heartbeat missed", allocator: context.channel.allocator)
+            if let written = raw.writeAndFlush(close) {
+                written.whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
             context.eventLoop.scheduleTask(in: .seconds(1)) { [channel = context.channel] in channel.close(promise: nil) }
             return
         }
         awaitingPong = true
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
+        let ping = WebSocketWire.frame(opcode: WebSocketWire.ping, payload: ByteBuffer(), allocator: context.channel.allocator)
+        raw.write(ping)
+        raw.flush()
     }
 }

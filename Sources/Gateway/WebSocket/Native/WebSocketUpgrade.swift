@@ -15,6 +15,7 @@ struct WebSocketUpgrade: Sendable {
     let core: RealtimeCore
     let verifier: TokenVerifier
     let configuration: HubConfiguration
+    let batchers = DrainBatchers()
 
     struct Decision: Sendable {
         var identity: Identity?
@@ -74,9 +75,10 @@ struct WebSocketUpgrade: Sendable {
         return nil
     }
 
-    func makeHandler(_ decision: Decision, logger: Logger) -> WebSocketSessionHandler {
+    /// The handler of a connection upgraded on `loop`.
+    func makeHandler(_ decision: Decision, loop: any EventLoop, raw: RawFrameWriter, logger: Logger) -> WebSocketSessionHandler {
         WebSocketSessionHandler(
             core: core, verifier: verifier, configuration: configuration, identity: decision.identity, failure: decision.failure,
-            logger: logger)
+            logger: logger, batcher: batchers.batcher(for: loop), raw: raw)
     }
 }

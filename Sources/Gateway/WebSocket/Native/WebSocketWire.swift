@@ -1,0 +1,102 @@
+import NIOCore
+
+/// Server-to-client WebSocket frames as bytes (RFC 6455 §5.2): FIN set, never
+/// masked, no extensions. The native transport writes these straight to the
+/// socket, so an event's frame can be built once and shared by every
+/// subscriber on a loop.
+enum WebSocketWire {
+    static let text: UInt8 = 0x1
+    static let close: UInt8 = 0x8
+    static let ping: UInt8 = 0x9
+    static let pong: UInt8 = 0xA
+
+    /// Bytes of the header of an unmasked frame of `length` payload bytes.
+    static func headerSize(_ length: Int) -> Int {
+        length < 126 ? 2 : length <= 0xFFFF ? 4 : 10
+    }
+
+    /// One frame: header and a copy of `payload`.
+    static func frame(opcode: UInt8, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let length = payload.readableBytes
+        var buffer = allocator.buffer(capacity: headerSize(length) + length)
+        buffer.writeInteger(0x80 | opcode)
+        if length < 126 {
+            buffer.writeInteger(UInt8(length))
+        } else if length <= 0xFFFF {
+            buffer.writeInteger(UInt8(126))
+            buffer.writeInteger(UInt16(length))
+        } else {
+            buffer.writeInteger(UInt8(127))
+            buffer.writeInteger(UInt64(length))
+        }
+        var payload = payload
+        buffer.writeBuffer(&payload)
+        return buffer
+    }
+
+    /// A close frame with `code` and a reason cut to fit a control frame (125 bytes).
+    static func closeFrame(code: UInt16, reason: String = "", allocator: ByteBufferAllocator) -> ByteBuffer {
+        var payload = allocator.buffer(capacity: 2 + reason.utf8.count)
+        payload.writeInteger(code)
+        var cut = Substring(reason)
+        while cut.utf8.count > 123 { cut = cut.dropLast() }
+        payload.writeString(String(cut))
+        return frame(opcode: close, payload: payload, allocator: allocator)
+    }
+}
+
+/// The framed bytes of the last message framed on one event loop: a fan-out
+/// hands the same buffer to every session of the loop, so it is framed once
+/// per loop instead of once per subscriber. Loop-bound, never shared.
+struct FrameCache {
+    private var source: ByteBuffer?
+    private var framed = ByteBuffer()
+
+    /// The text frame of `payload`, from the cache when `payload` is the buffer
+    /// framed last. Holding `source` keeps its storage alive and shared, so a
+    /// buffer with the same readable bytes address and length has the same bytes.
+    mutating func textFrame(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        if let source, Self.sameBytes(source, payload) { return framed }
+        framed = WebSocketWire.frame(opcode: WebSocketWire.text, payload: payload, allocator: allocator)
+        source = payload
+        return framed
+    }
+
+    private static func sameBytes(_ a: ByteBuffer, _ b: ByteBuffer) -> Bool {
+        guard a.readableBytes == b.readableBytes else { return false }
+        let first = a.withUnsafeReadableBytes { $0.baseAddress }
+        let second = b.withUnsafeReadableBytes { $0.baseAddress }
+        return first == second
+    }
+}
+
+/// Sits next to the pipeline's head: the session handler writes framed bytes
+/// through this handler's context, so they skip NIO's frame encoder (which the
+/// upgrader installs and which cannot be removed). Loop-bound.
+final class RawFrameWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// Writes and flushes; the future completes when the bytes are written.
+    func writeAndFlush(_ bytes: ByteBuffer) -> EventLoopFuture<Void>? {
+        context?.writeAndFlush(wrapOutboundOut(bytes))
+    }
+}
