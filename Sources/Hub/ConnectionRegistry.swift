@@ -35,11 +35,12 @@ public final class ConnectionRegistry: Sendable {
     }
 
     /// Opens a session for `identity`, unless the user is at the connection limit or the node is draining.
-    public func register(_ identity: Identity) throws(RegistrationError) -> Session {
+    /// `executor`: where the session's deliveries run (see `SessionExecutor`).
+    public func register(_ identity: Identity, executor: (any SessionExecutor)? = nil) throws(RegistrationError) -> Session {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
         let session = Session(
             id: id, connectionID: "c_" + String(id, radix: 36) + "_" + Self.randomSuffix(), identity: identity,
-            queueLimit: limits.sendQueueLength)
+            queueLimit: limits.sendQueueLength, executor: executor)
         let user = UserKey(tenant: identity.tenant, subject: identity.subject)
         let result: Result<Session, RegistrationError> = state.withLock { state in
             guard !state.draining else { return .failure(.draining) }

@@ -61,7 +61,18 @@ extension Session {
     /// Sends `reply`, then for each new subscription its catch-up frames and
     /// the live events buffered since `beginSubscribe` that come after the
     /// catch-up (no gap, no duplicate), and switches them to live delivery.
+    ///
+    /// With an executor this runs there: after every delivery submitted before,
+    /// which includes the live events that the catch-up already covers.
     public func completeSubscribe(reply: ByteBuffer, catchups: [Catchup]) {
+        if let executor {
+            executor.submit { self.completeSubscribeNow(reply: reply, catchups: catchups) }
+        } else {
+            completeSubscribeNow(reply: reply, catchups: catchups)
+        }
+    }
+
+    func completeSubscribeNow(reply: ByteBuffer, catchups: [Catchup]) {
         let resume = state.withLock { state -> Resume? in
             guard state.closing == nil else { return nil }
             var out: [ByteBuffer] = [reply]

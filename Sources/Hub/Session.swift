@@ -15,11 +15,16 @@ public final class Session: Sendable {
     public let connectionID: String
     let queueLimit: Int
     let state: Mutex<State>
+    /// Where this session's queue is changed; `nil`: in the caller's thread.
+    public let executor: (any SessionExecutor)?
 
-    public init(id: UInt64, connectionID: String, identity: Identity, queueLimit: Int) {
+    public init(
+        id: UInt64, connectionID: String, identity: Identity, queueLimit: Int, executor: (any SessionExecutor)? = nil
+    ) {
         self.id = id
         self.connectionID = connectionID
         self.queueLimit = queueLimit
+        self.executor = executor
         self.state = Mutex(State(identity: identity))
     }
 
@@ -96,6 +101,7 @@ public final class Session: Sendable {
     // MARK: Delivery
 
     /// Delivers a live event frame for `key` (the subscription it matched).
+    /// With an executor, call it on the executor (the Distributor does).
     @discardableResult
     public func deliver(_ frame: ByteBuffer, key: TopicKey, offset: Offset) -> DeliveryResult {
         let (result, resume) = state.withLock { state -> (DeliveryResult, Resume?) in
@@ -113,8 +119,19 @@ public final class Session: Sendable {
     }
 
     /// Queues a control frame (a reply, an error) behind what is already queued.
+    /// With an executor the frame is queued there, in order with everything
+    /// submitted before, and the result is `.queued`.
     @discardableResult
     public func send(_ frame: ByteBuffer) -> DeliveryResult {
+        if let executor {
+            executor.submit { self.sendNow(frame) }
+            return .queued
+        }
+        return sendNow(frame)
+    }
+
+    @discardableResult
+    func sendNow(_ frame: ByteBuffer) -> DeliveryResult {
         let (result, resume) = state.withLock { state -> (DeliveryResult, Resume?) in
             guard state.closing == nil else { return (.discarded, nil) }
             return Self.enqueue(frame, into: &state, limit: queueLimit)
@@ -149,8 +166,17 @@ public final class Session: Sendable {
     }
 
     /// Asks the writer to close the connection: frames already queued go out,
-    /// then `finalFrame`, then the close. The first request wins.
+    /// then `finalFrame`, then the close. The first request wins. With an
+    /// executor the request is applied there, after what was submitted before.
     public func requestClose(_ request: CloseRequest) {
+        if let executor {
+            executor.submit { self.requestCloseNow(request) }
+        } else {
+            requestCloseNow(request)
+        }
+    }
+
+    func requestCloseNow(_ request: CloseRequest) {
         let resume = state.withLock { state -> Resume? in
             guard state.closing == nil else { return nil }
             // Frames already queued (replies, errors) still go out before the close.

@@ -7,8 +7,9 @@ import Synchronization
 /// `subscribers(of:)` costs one hash lookup for the exact topic plus, only when
 /// the tenant has wildcard subscriptions, one lookup per pattern that could
 /// match (at most 15): it does not depend on the number of unrelated
-/// subscriptions. Subscriber lists are copy-on-write arrays, so a lookup hands
-/// out the list in O(1) and the fan-out runs outside every lock.
+/// subscriptions. Subscriber lists are copy-on-write arrays grouped by the
+/// sessions' executors (`SubscriberList`), so a lookup hands out the groups in
+/// O(1) and the fan-out runs outside every lock.
 public final class SubscriptionIndex: Sendable {
     private let shards: [LockedBox<Shard>]
     private let patterns: Mutex<[String: PatternTenant]>
@@ -21,30 +22,6 @@ public final class SubscriptionIndex: Sendable {
 
     struct PatternTenant {
         var patterns: [Topic: SubscriberList] = [:]
-    }
-
-    /// Subscribers of one key, with O(1) removal.
-    struct SubscriberList {
-        var sessions: ContiguousArray<Session> = []
-        var positions: [UInt64: Int] = [:]
-
-        mutating func insert(_ session: Session) -> Bool {
-            guard positions[session.id] == nil else { return false }
-            positions[session.id] = sessions.count
-            sessions.append(session)
-            return true
-        }
-
-        mutating func remove(_ id: UInt64) -> Bool {
-            guard let position = positions.removeValue(forKey: id) else { return false }
-            let last = sessions.count - 1
-            if position != last {
-                sessions.swapAt(position, last)
-                positions[sessions[position].id] = position
-            }
-            sessions.removeLast()
-            return true
-        }
     }
 
     public init(shardCount: Int = 32) {
@@ -82,8 +59,8 @@ public final class SubscriptionIndex: Sendable {
                 guard let tenantIndex = tenants.index(forKey: key.tenant),
                     let listIndex = tenants.values[tenantIndex].patterns.index(forKey: key.topic)
                 else { return }
-                _ = tenants.values[tenantIndex].patterns.values[listIndex].remove(session.id)
-                guard tenants.values[tenantIndex].patterns.values[listIndex].sessions.isEmpty else { return }
+                _ = tenants.values[tenantIndex].patterns.values[listIndex].remove(session)
+                guard tenants.values[tenantIndex].patterns.values[listIndex].isEmpty else { return }
                 tenants.values[tenantIndex].patterns.remove(at: listIndex)
                 if tenants.values[tenantIndex].patterns.isEmpty {
                     tenants.remove(at: tenantIndex)
@@ -93,8 +70,8 @@ public final class SubscriptionIndex: Sendable {
         } else {
             shard(for: key).withLock { shard in
                 guard let index = shard.topics.index(forKey: key) else { return }
-                _ = shard.topics.values[index].remove(session.id)
-                if shard.topics.values[index].sessions.isEmpty { shard.topics.remove(at: index) }
+                _ = shard.topics.values[index].remove(session)
+                if shard.topics.values[index].isEmpty { shard.topics.remove(at: index) }
             }
         }
     }
@@ -102,7 +79,10 @@ public final class SubscriptionIndex: Sendable {
     /// A match: the subscriptions of one key that a concrete topic reaches.
     public struct Match: Sendable {
         public var key: TopicKey
-        public var sessions: ContiguousArray<Session>
+        public var groups: [SubscriberGroup]
+
+        /// Every session of the match, whatever its executor.
+        public var sessions: [Session] { groups.flatMap(\.sessions) }
     }
 
     /// Every subscription a concrete topic reaches: the exact one first, then
@@ -110,8 +90,8 @@ public final class SubscriptionIndex: Sendable {
     /// appears in several matches; the Distributor delivers once per session.
     public func matches(for key: TopicKey) -> [Match] {
         var result: [Match] = []
-        if let exact = shard(for: key).withLock({ $0.topics[key]?.sessions }) {
-            result.append(Match(key: key, sessions: exact))
+        if let exact = shard(for: key).withLock({ $0.topics[key]?.groups }) {
+            result.append(Match(key: key, groups: exact))
         }
         guard patternTenants.load(ordering: .relaxed) > 0 else { return result }
         let candidates = key.topic.matchingPatterns
@@ -119,7 +99,7 @@ public final class SubscriptionIndex: Sendable {
             guard let tenant = tenants[key.tenant] else { return }
             for pattern in candidates {
                 if let list = tenant.patterns[pattern] {
-                    result.append(Match(key: TopicKey(tenant: key.tenant, topic: pattern), sessions: list.sessions))
+                    result.append(Match(key: TopicKey(tenant: key.tenant, topic: pattern), groups: list.groups))
                 }
             }
         }

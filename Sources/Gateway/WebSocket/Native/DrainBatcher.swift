@@ -1,3 +1,4 @@
+import Hub
 import NIOCore
 import Synchronization
 
@@ -8,7 +9,7 @@ import Synchronization
 /// and maybe a selector wake-up each), sessions woken while a drain task is
 /// pending join it: the loop runs one task that drains every session woken
 /// since the last one.
-final class DrainBatcher: Sendable {
+final class DrainBatcher: SessionExecutor {
     let loop: any EventLoop
     private let state = Mutex(State())
     /// The list handed back and forth with `state.woken`, so neither allocates.
@@ -25,6 +26,12 @@ final class DrainBatcher: Sendable {
         self.loop = loop
         self.spare = NIOLoopBoundBox([], eventLoop: loop)
         self.frames = NIOLoopBoundBox(FrameCache(), eventLoop: loop)
+    }
+
+    /// Runs `work` on the loop, after everything submitted before (FIFO, as
+    /// `EventLoop.execute` is): the sessions of this loop are changed only here.
+    func submit(_ work: @escaping @Sendable () -> Void) {
+        loop.execute(work)
     }
 
     /// Asks for `handler` to be drained on the loop soon. Any thread.

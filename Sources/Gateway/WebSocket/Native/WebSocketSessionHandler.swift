@@ -62,7 +62,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         let session: Session
         do {
-            session = try core.registry.register(identity)
+            session = try core.registry.register(identity, executor: batcher)
         } catch .tooManyConnections(let limit) {
             refuse(context, code: .tooManyConnections, message: "at most \(limit) connections per user", close: .policyViolation)
             return
