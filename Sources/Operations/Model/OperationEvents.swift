@@ -8,7 +8,7 @@ public enum OperationEvents {
     /// The drafts for `events`, in order: the operation's own topic first,
     /// then the application's topic.
     public static func drafts(
-        for op: Operation, events: [OperationEventKind], previous: Operation?, lines: [LogLine] = [], now: Date
+        for op: OperationRecord, events: [OperationEventKind], previous: OperationRecord?, lines: [LogLine] = [], now: Date
     ) -> [EventDraft] {
         let own = events.filter { !$0.isApplicationEvent }
         let application = events.filter(\.isApplicationEvent)
@@ -31,7 +31,7 @@ public enum OperationEvents {
         return drafts
     }
 
-    static func base(_ op: Operation) -> [String: JSONValue] {
+    static func base(_ op: OperationRecord) -> [String: JSONValue] {
         [
             "operation_id": .string(op.id),
             "type": .string(op.type),
@@ -43,7 +43,7 @@ public enum OperationEvents {
         ]
     }
 
-    static func data(for op: Operation, kind: OperationEventKind, previous: Operation?, lines: [LogLine]) -> [String: JSONValue] {
+    static func data(for op: OperationRecord, kind: OperationEventKind, previous: OperationRecord?, lines: [LogLine]) -> [String: JSONValue] {
         var data = base(op)
         switch kind {
         case .created:

@@ -23,13 +23,13 @@ public enum OperationStateMachine {
     /// What the service does with a request.
     public enum Action: Sendable, Hashable {
         /// Nothing to do: a repeated request (a retry, a second cancel).
-        case unchanged(Operation)
+        case unchanged(OperationRecord)
         /// The worker is alive; only the liveness fields changed (same version, no event).
-        case heartbeat(Operation)
+        case heartbeat(OperationRecord)
         /// A new version: publish `events`, then store the operation.
-        case commit(Operation, events: [OperationEventKind])
+        case commit(OperationRecord, events: [OperationEventKind])
 
-        public var operation: Operation {
+        public var operation: OperationRecord {
             switch self {
             case .unchanged(let op), .heartbeat(let op), .commit(let op, _): op
             }
@@ -51,7 +51,7 @@ public enum OperationStateMachine {
     /// A new pending operation (version 1), or why `new` is invalid.
     public static func create(
         _ new: NewOperation, id: String, tenant: String, createdBy: String, now: Date, defaultHeartbeatTimeout: Int?
-    ) throws(OperationError) -> Operation {
+    ) throws(OperationError) -> OperationRecord {
         try checkName(new.type, field: "type", max: OperationLimits.maxTypeBytes)
         try checkName(new.target.kind, field: "target.kind", max: OperationLimits.maxKindBytes)
         try checkName(new.target.id, field: "target.id", max: OperationLimits.maxIdentifierBytes)
@@ -76,7 +76,7 @@ public enum OperationStateMachine {
                 "heartbeat_timeout_seconds must be 1–\(OperationLimits.maxHeartbeatTimeoutSeconds)")
         }
         let now = now.millisecondPrecision
-        return Operation(
+        return OperationRecord(
             id: id, tenant: tenant, type: new.type, target: new.target, teamID: new.teamID, stages: new.stages,
             currentStage: new.currentStage, message: new.message,
             estimatedCompletion: new.estimatedCompletion?.millisecondPrecision, metadata: new.metadata,
@@ -86,7 +86,7 @@ public enum OperationStateMachine {
     // MARK: Worker reports
 
     /// Applies a worker's report.
-    public static func apply(_ update: OperationUpdate, to op: Operation, now: Date) throws(OperationError) -> Action {
+    public static func apply(_ update: OperationUpdate, to op: OperationRecord, now: Date) throws(OperationError) -> Action {
         let now = now.millisecondPrecision
         try validate(update, against: op)
         var next = op
@@ -104,7 +104,6 @@ public enum OperationStateMachine {
         if let result = update.result { next.result = result }
         if let error = update.error { next.error = error }
         next.status = target
-        if target == .succeeded { next.progress = 100 }
 
         guard next != op else {
             // Nothing the client can see changed: a heartbeat (running) or a repeat.
@@ -132,7 +131,7 @@ public enum OperationStateMachine {
     /// A cancel request: a pending operation is cancelled at once; a running
     /// one goes to `cancelling` and its worker gets `cancel_requested`.
     /// Repeating it changes nothing.
-    public static func requestCancel(_ op: Operation, by subject: String, now: Date) throws(OperationError) -> Action {
+    public static func requestCancel(_ op: OperationRecord, by subject: String, now: Date) throws(OperationError) -> Action {
         let now = now.millisecondPrecision
         var next = op
         switch op.status {
@@ -156,7 +155,7 @@ public enum OperationStateMachine {
     // MARK: Liveness
 
     /// Fails a running operation whose worker has been silent past its heartbeat timeout.
-    public static func expireHeartbeat(_ op: Operation, now: Date) -> Action {
+    public static func expireHeartbeat(_ op: OperationRecord, now: Date) -> Action {
         let now = now.millisecondPrecision
         guard let deadline = op.heartbeatDeadline, deadline <= now else { return .unchanged(op) }
         var next = op
@@ -172,7 +171,7 @@ public enum OperationStateMachine {
     /// Appends log lines: they get the next sequence numbers; beyond `cap`
     /// lines per operation the oldest are dropped and counted.
     public static func appendLogs(
-        _ texts: [String], to op: Operation, now: Date, cap: Int, maxLineBytes: Int
+        _ texts: [String], to op: OperationRecord, now: Date, cap: Int, maxLineBytes: Int
     ) throws(OperationError) -> (action: Action, lines: [LogLine]) {
         let now = now.millisecondPrecision
         guard !texts.isEmpty else { throw .validation("lines", "empty", "lines must not be empty") }
@@ -195,7 +194,7 @@ public enum OperationStateMachine {
 
     // MARK: Rules
 
-    private static func validate(_ update: OperationUpdate, against op: Operation) throws(OperationError) {
+    private static func validate(_ update: OperationUpdate, against op: OperationRecord) throws(OperationError) {
         if let progress = update.progress {
             guard (0...100).contains(progress) else {
                 throw .validation("progress", "out_of_range", "progress must be 0–100")
@@ -250,7 +249,7 @@ public enum OperationStateMachine {
     }
 
     /// Sets what entering `status` implies (timestamps are the hub's).
-    private static func enter(_ status: OperationStatus, _ op: inout Operation, now: Date) {
+    private static func enter(_ status: OperationStatus, _ op: inout OperationRecord, now: Date) {
         op.status = status
         if status == .inProgress {
             if op.startedAt == nil { op.startedAt = now }
@@ -260,7 +259,7 @@ public enum OperationStateMachine {
         if status.isTerminal { op.completedAt = now }
     }
 
-    private static func bump(_ op: Operation, now: Date) -> Operation {
+    private static func bump(_ op: OperationRecord, now: Date) -> OperationRecord {
         var next = op
         next.version = op.version + 1
         next.updatedAt = now
@@ -269,7 +268,7 @@ public enum OperationStateMachine {
     }
 
     /// `deployment_started` / `deployment_finished` for deployments of an application.
-    private static func applicationEvents(from old: Operation, to new: Operation) -> [OperationEventKind] {
+    private static func applicationEvents(from old: OperationRecord, to new: OperationRecord) -> [OperationEventKind] {
         guard new.isApplicationDeployment, old.status != new.status else { return [] }
         if new.status == .inProgress { return [.deploymentStarted] }
         if new.status.isTerminal, new.startedAt != nil { return [.deploymentFinished] }

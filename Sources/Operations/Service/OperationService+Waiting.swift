@@ -5,12 +5,12 @@ extension OperationService {
     /// `version`, or `nil` when it has not changed by the deadline (or the
     /// hub is shutting down). Waiting holds no thread and polls nothing: a
     /// continuation is resumed by the change itself.
-    public func waitForChange(_ ref: OperationRef, from version: Int, seconds: Double) async throws -> Operation? {
-        guard Operation.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
+    public func waitForChange(_ ref: OperationRef, from version: Int, seconds: Double) async throws -> OperationRecord? {
+        guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
         let deadline = clock.now().addingTimeInterval(seconds)
         while true {
             let ticket = notifier.ticket(for: ref)
-            let current: Operation?
+            let current: OperationRecord?
             do {
                 current = try await store.operation(ref)
             } catch {
@@ -38,7 +38,7 @@ extension OperationService {
         /// New lines (or a gap: lines dropped before they could be read).
         case lines(LogPage)
         /// The operation is finished and every line has been read.
-        case finished(Operation)
+        case finished(OperationRecord)
         /// Nothing new by the deadline: write a keep-alive and ask again.
         case idle
         /// The hub is shutting down: end the stream.
@@ -48,7 +48,7 @@ extension OperationService {
     /// The next step of `logs?follow=true`: lines after `after`, or the end of
     /// the operation, waiting (without a thread) until one of them or `deadline`.
     public func nextLogs(_ ref: OperationRef, after: Int, limit: Int, until deadline: Date) async throws -> LogFollowStep {
-        guard Operation.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
+        guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
         while true {
             let ticket = notifier.ticket(for: ref)
             do {

@@ -53,7 +53,7 @@ public final class OperationService: Sendable {
     }
 
     public struct Created: Sendable, Hashable {
-        public var operation: Operation
+        public var operation: OperationRecord
         /// True when this is the stored answer of an earlier request with the same idempotency key.
         public var replayed: Bool
     }
@@ -63,7 +63,7 @@ public final class OperationService: Sendable {
         _ new: NewOperation, tenant: String, createdBy: String, idempotency: Idempotency? = nil
     ) async throws -> Created {
         var op = try OperationStateMachine.create(
-            new, id: Operation.makeID(), tenant: tenant, createdBy: createdBy, now: now,
+            new, id: OperationRecord.makeID(), tenant: tenant, createdBy: createdBy, now: now,
             defaultHeartbeatTimeout: settings.defaultHeartbeatTimeoutSeconds)
         var claimed: IdempotencyKey?
         if let idempotency {
@@ -97,8 +97,8 @@ public final class OperationService: Sendable {
 
     // MARK: Reading
 
-    public func operation(_ ref: OperationRef) async throws -> Operation {
-        guard Operation.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
+    public func operation(_ ref: OperationRef) async throws -> OperationRecord {
+        guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
         guard let op = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
         return op
     }
@@ -108,28 +108,28 @@ public final class OperationService: Sendable {
     }
 
     public func logs(_ ref: OperationRef, after: Int, limit: Int) async throws -> LogPage {
-        guard Operation.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
+        guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
         return try await store.logs(ref, after: after, limit: limit)
     }
 
     // MARK: Changing
 
     /// Applies a worker's report. `ifMatch`: the version the caller saw (412 when stale).
-    public func update(_ ref: OperationRef, _ update: OperationUpdate, ifMatch: Int? = nil) async throws -> Operation {
+    public func update(_ ref: OperationRef, _ update: OperationUpdate, ifMatch: Int? = nil) async throws -> OperationRecord {
         try await change(ref, ifMatch: ifMatch) { op, now throws(OperationError) in
             (try OperationStateMachine.apply(update, to: op, now: now), [])
         }
     }
 
     /// Cancels a pending operation, or asks the worker of a running one to stop (idempotent).
-    public func cancel(_ ref: OperationRef, requestedBy subject: String, ifMatch: Int? = nil) async throws -> Operation {
+    public func cancel(_ ref: OperationRef, requestedBy subject: String, ifMatch: Int? = nil) async throws -> OperationRecord {
         try await change(ref, ifMatch: ifMatch) { op, now throws(OperationError) in
             (try OperationStateMachine.requestCancel(op, by: subject, now: now), [])
         }
     }
 
     /// Appends log lines; returns the operation and the lines with their sequence numbers.
-    public func appendLogs(_ ref: OperationRef, _ texts: [String]) async throws -> (operation: Operation, lines: [LogLine]) {
+    public func appendLogs(_ ref: OperationRef, _ texts: [String]) async throws -> (operation: OperationRecord, lines: [LogLine]) {
         let cap = settings.logLinesPerOperation
         let maxBytes = settings.maxLogLineBytes
         var appended: [LogLine] = []
@@ -143,7 +143,7 @@ public final class OperationService: Sendable {
 
     /// Deletes a terminal operation (a running one: `conflict`).
     public func delete(_ ref: OperationRef, ifMatch: Int? = nil) async throws {
-        guard Operation.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
+        guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
         try await locks.withLock(ref) {
             guard let current = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
             try Self.check(ifMatch, current)
@@ -158,10 +158,10 @@ public final class OperationService: Sendable {
     /// The one path of every change: lock, read, decide, publish, store, notify.
     func change(
         _ ref: OperationRef, ifMatch: Int?,
-        _ decide: (Operation, Date) throws(OperationError) -> (OperationStateMachine.Action, [LogLine])
-    ) async throws -> Operation {
-        guard Operation.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
-        let result = try await locks.withLock(ref) { () async throws -> (Operation, Bool) in
+        _ decide: (OperationRecord, Date) throws(OperationError) -> (OperationStateMachine.Action, [LogLine])
+    ) async throws -> OperationRecord {
+        guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
+        let result = try await locks.withLock(ref) { () async throws -> (OperationRecord, Bool) in
             guard let current = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
             try Self.check(ifMatch, current)
             let (action, lines) = try decide(current, now)
@@ -191,7 +191,7 @@ public final class OperationService: Sendable {
         return result.0
     }
 
-    static func check(_ ifMatch: Int?, _ current: Operation) throws {
+    static func check(_ ifMatch: Int?, _ current: OperationRecord) throws {
         if let ifMatch, ifMatch != current.version {
             throw OperationError(.preconditionFailed, "operation is at version \(current.version), not \(ifMatch)")
         }
@@ -208,7 +208,7 @@ public final class OperationService: Sendable {
     }
 
     /// The operation and (when it names a team) its target in the entity directory.
-    func recordEntities(_ op: Operation) async throws {
+    func recordEntities(_ op: OperationRecord) async throws {
         do {
             try await events.recordEntity(EntityRef(family: "operation", id: op.id), tenant: op.tenant, teamID: op.teamID)
             if let team = op.teamID {
@@ -219,7 +219,7 @@ public final class OperationService: Sendable {
         }
     }
 
-    static func lastOffset(_ events: [Event], of op: Operation) -> Offset? {
+    static func lastOffset(_ events: [Event], of op: OperationRecord) -> Offset? {
         events.last { $0.topic == op.progressTopic }?.offset
     }
 

@@ -24,7 +24,7 @@ public enum IdempotencyClaim: Sendable, Hashable {
     /// The key is now held by this request: create, then complete the key.
     case claimed
     /// The key's first request finished: answer with the operation it created.
-    case replay(Operation)
+    case replay(OperationRecord)
     /// The key's first request is still in flight.
     case inFlight
     /// The key was used with a different request body.

@@ -8,11 +8,11 @@ public final class MemoryOperationStore: OperationStore {
     struct IdempotencyEntry {
         var fingerprint: String
         var claimedAt: Date
-        var operation: Operation?
+        var operation: OperationRecord?
     }
 
     struct State {
-        var operations: [OperationRef: Operation] = [:]
+        var operations: [OperationRef: OperationRecord] = [:]
         var logs: [OperationRef: [LogLine]] = [:]
         var keys: [IdempotencyKey: IdempotencyEntry] = [:]
     }
@@ -21,7 +21,7 @@ public final class MemoryOperationStore: OperationStore {
 
     public init() {}
 
-    public func insert(_ operation: Operation, completing key: IdempotencyKey?) async throws {
+    public func insert(_ operation: OperationRecord, completing key: IdempotencyKey?) async throws {
         try state.withLock { state throws(OperationError) in
             guard state.operations[operation.ref] == nil else {
                 throw OperationError(.conflict, "operation \(operation.id) already exists")
@@ -35,7 +35,7 @@ public final class MemoryOperationStore: OperationStore {
         }
     }
 
-    public func operation(_ ref: OperationRef) async throws -> Operation? {
+    public func operation(_ ref: OperationRef) async throws -> OperationRecord? {
         state.withLock { $0.operations[ref] }
     }
 
@@ -48,7 +48,7 @@ public final class MemoryOperationStore: OperationStore {
         return OperationPage(operations: page, total: matching.count, page: query.page, perPage: query.perPage)
     }
 
-    public func replace(_ operation: Operation, expectedVersion: Int, appending lines: [LogLine], logCap: Int) async throws {
+    public func replace(_ operation: OperationRecord, expectedVersion: Int, appending lines: [LogLine], logCap: Int) async throws {
         try state.withLock { state throws(OperationError) in
             let ref = operation.ref
             guard let current = state.operations[ref] else { throw .notFound(operation.id) }
@@ -147,7 +147,7 @@ public final class MemoryOperationStore: OperationStore {
         }
     }
 
-    public func scan(after cursor: OperationRef?, limit: Int) async throws -> [Operation] {
+    public func scan(after cursor: OperationRef?, limit: Int) async throws -> [OperationRecord] {
         state.withLock { state in
             Array(
                 state.operations.values

@@ -32,7 +32,7 @@ public struct OperationQuery: Sendable, Hashable {
     }
 
     /// Whether `op` passes the filters (what every store must implement).
-    public func matches(_ op: Operation) -> Bool {
+    public func matches(_ op: OperationRecord) -> Bool {
         guard op.tenant == tenant else { return false }
         if !statuses.isEmpty, !statuses.contains(op.status) { return false }
         if let type, op.type != type { return false }
@@ -46,7 +46,7 @@ public struct OperationQuery: Sendable, Hashable {
     }
 
     /// The order of list results: newest first.
-    public static func newestFirst(_ a: Operation, _ b: Operation) -> Bool {
+    public static func newestFirst(_ a: OperationRecord, _ b: OperationRecord) -> Bool {
         if a.createdAt != b.createdAt { return a.createdAt > b.createdAt }
         return a.id > b.id
     }
@@ -54,13 +54,13 @@ public struct OperationQuery: Sendable, Hashable {
 
 /// One page of a list.
 public struct OperationPage: Sendable, Hashable {
-    public var operations: [Operation]
+    public var operations: [OperationRecord]
     /// How many operations match the filters in all.
     public var total: Int
     public var page: Int
     public var perPage: Int
 
-    public init(operations: [Operation], total: Int, page: Int, perPage: Int) {
+    public init(operations: [OperationRecord], total: Int, page: Int, perPage: Int) {
         self.operations = operations
         self.total = total
         self.page = page

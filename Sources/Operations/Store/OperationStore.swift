@@ -49,17 +49,17 @@ import Foundation
 public protocol OperationStore: Sendable {
     /// Inserts a new operation (its id must be new). With `completing`, the
     /// idempotency key claimed for it is completed in the same atomic step.
-    func insert(_ operation: Operation, completing key: IdempotencyKey?) async throws
+    func insert(_ operation: OperationRecord, completing key: IdempotencyKey?) async throws
 
     /// The operation, or `nil` when it does not exist in `tenant`.
-    func operation(_ ref: OperationRef) async throws -> Operation?
+    func operation(_ ref: OperationRef) async throws -> OperationRecord?
 
     func list(_ query: OperationQuery) async throws -> OperationPage
 
     /// Stores `operation` if the stored version is `expectedVersion`, appending
     /// `lines` and keeping at most the last `logCap` lines. Throws `conflict`
     /// (nothing changed) when the version moved, `notFound` when it is gone.
-    func replace(_ operation: Operation, expectedVersion: Int, appending lines: [LogLine], logCap: Int) async throws
+    func replace(_ operation: OperationRecord, expectedVersion: Int, appending lines: [LogLine], logCap: Int) async throws
 
     /// Records a heartbeat (only `lastHeartbeatAt`; the version stays), guarded by the version.
     func touch(_ ref: OperationRef, heartbeatAt: Date, expectedVersion: Int) async throws
@@ -88,5 +88,5 @@ public protocol OperationStore: Sendable {
 
     /// Every operation of every tenant, ordered by (tenant, id), after `cursor`,
     /// at most `limit`: used at start-up to refill the hub's entity directory.
-    func scan(after cursor: OperationRef?, limit: Int) async throws -> [Operation]
+    func scan(after cursor: OperationRef?, limit: Int) async throws -> [OperationRecord]
 }

@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLiteOperationStore {
     /// Inserts `lines` and drops the lines beyond the cap (inside the caller's transaction).
-    static func appendLines(_ db: Database, _ op: Operation, _ lines: [LogLine], logCap: Int) throws {
+    static func appendLines(_ db: Database, _ op: OperationRecord, _ lines: [LogLine], logCap: Int) throws {
         guard !lines.isEmpty else { return }
         let statement = try db.cachedStatement(
             sql: "INSERT INTO operation_logs (tenant, operation_id, sequence, at, text) VALUES (?, ?, ?, ?, ?)")

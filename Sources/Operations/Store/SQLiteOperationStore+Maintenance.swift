@@ -42,7 +42,7 @@ extension SQLiteOperationStore {
             if integrity != ["ok"] { problems.append("integrity_check: \(integrity.joined(separator: "; "))") }
             for row in try Row.fetchAll(db, sql: "SELECT * FROM operations") {
                 let id: String = row["id"]
-                let op: Operation
+                let op: OperationRecord
                 do {
                     op = try Self.decode(row["body"])
                 } catch {
@@ -71,7 +71,7 @@ extension SQLiteOperationStore {
         }
     }
 
-    static func ruleProblems(_ op: Operation, row: Row) -> [String] {
+    static func ruleProblems(_ op: OperationRecord, row: Row) -> [String] {
         var problems: [String] = []
         let id = op.id
         if row["status"] as String != op.status.rawValue { problems.append("\(id): status column disagrees with body") }
@@ -89,5 +89,27 @@ extension SQLiteOperationStore {
         }
         if op.droppedLogLines > op.logSequence { problems.append("\(id): more lines dropped than appended") }
         return problems
+    }
+}
+
+extension SQLiteOperationStore {
+    /// SQLite's plan for a list query's page (`EXPLAIN QUERY PLAN` details), to check that indexes serve the filters.
+    func queryPlan(for query: OperationQuery) async throws -> [String] {
+        let (whereClause, arguments) = Self.filter(query)
+        var pageArguments = arguments
+        pageArguments += [query.perPage, 0]
+        let planArguments = pageArguments
+        return try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "EXPLAIN QUERY PLAN SELECT body FROM operations WHERE \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                arguments: planArguments
+            ).map { $0["detail"] as String }
+        }
+    }
+
+    /// Runs raw SQL in a write transaction (tests that break a row on purpose).
+    func executeForTesting(_ sql: String) async throws {
+        try await write { db in try db.execute(sql: sql) }
     }
 }

@@ -70,15 +70,15 @@ public final class SQLiteOperationStore: OperationStore {
         }
     }
 
-    static func encode(_ operation: Operation) throws -> String {
+    static func encode(_ operation: OperationRecord) throws -> String {
         String(decoding: try JSONEncoder().encode(operation), as: UTF8.self)
     }
 
-    static func decode(_ body: String) throws -> Operation {
-        try JSONDecoder().decode(Operation.self, from: Data(body.utf8))
+    static func decode(_ body: String) throws -> OperationRecord {
+        try JSONDecoder().decode(OperationRecord.self, from: Data(body.utf8))
     }
 
-    static func row(_ op: Operation) throws -> StatementArguments {
+    static func row(_ op: OperationRecord) throws -> StatementArguments {
         [
             "tenant": op.tenant, "id": op.id, "type": op.type, "target_kind": op.target.kind, "target_id": op.target.id,
             "team_id": op.teamID, "status": op.status.rawValue, "progress": op.progress, "version": op.version,
@@ -102,7 +102,7 @@ public final class SQLiteOperationStore: OperationStore {
 
     // MARK: Operations
 
-    public func insert(_ operation: Operation, completing key: IdempotencyKey?) async throws {
+    public func insert(_ operation: OperationRecord, completing key: IdempotencyKey?) async throws {
         let arguments = try Self.row(operation)
         let body = try Self.encode(operation)
         try await write { db in
@@ -124,7 +124,7 @@ public final class SQLiteOperationStore: OperationStore {
         }
     }
 
-    public func operation(_ ref: OperationRef) async throws -> Operation? {
+    public func operation(_ ref: OperationRef) async throws -> OperationRecord? {
         try await read { db in
             try String.fetchOne(db, sql: "SELECT body FROM operations WHERE tenant = ? AND id = ?", arguments: [ref.tenant, ref.id])
                 .map(Self.decode)
@@ -183,7 +183,7 @@ public final class SQLiteOperationStore: OperationStore {
         return (clauses.joined(separator: " AND "), arguments)
     }
 
-    public func replace(_ operation: Operation, expectedVersion: Int, appending lines: [LogLine], logCap: Int) async throws {
+    public func replace(_ operation: OperationRecord, expectedVersion: Int, appending lines: [LogLine], logCap: Int) async throws {
         let arguments = try Self.row(operation)
         try await write { db in
             try Self.guardVersion(db, operation.ref, expected: expectedVersion)
@@ -226,7 +226,7 @@ public final class SQLiteOperationStore: OperationStore {
         try db.execute(sql: "DELETE FROM operation_logs WHERE tenant = ? AND operation_id = ?", arguments: [ref.tenant, ref.id])
     }
 
-    public func scan(after cursor: OperationRef?, limit: Int) async throws -> [Operation] {
+    public func scan(after cursor: OperationRef?, limit: Int) async throws -> [OperationRecord] {
         try await read { db in
             let bodies: [String]
             if let cursor {

@@ -3,7 +3,7 @@ import Protocol
 
 /// The wire form of an operation (API.md): snake_case keys, RFC 3339
 /// timestamps with milliseconds, absent optionals written as `null`.
-extension Operation: Codable {
+extension OperationRecord: Codable {
     enum CodingKeys: String, CodingKey {
         case id = "operation_id"
         case tenant, type, target

@@ -7,7 +7,7 @@ import Protocol
 /// rules (status moves, progress, stages, version, hub-set timestamps). Every
 /// timestamp has millisecond precision, the precision stores keep and the wire
 /// carries.
-public struct Operation: Sendable, Hashable {
+public struct OperationRecord: Sendable, Hashable {
     /// `op_` + 20 random base-36 characters.
     public var id: String
     public var tenant: String
@@ -92,7 +92,7 @@ public struct Operation: Sendable, Hashable {
     public var progressTopic: Topic {
         // An operation's id is one topic segment: made by `makeID`, or checked
         // with `isValidID` before any lookup, so the topic always parses.
-        guard let topic = Operation.progressTopic(id) else { preconditionFailure("invalid operation id \(id)") }
+        guard let topic = OperationRecord.progressTopic(id) else { preconditionFailure("invalid operation id \(id)") }
         return topic
     }
 
