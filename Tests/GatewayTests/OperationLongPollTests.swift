@@ -29,7 +29,8 @@ struct OperationLongPollTests {
             #expect(answer.status == 200)
             #expect(answer.data["version"] as? Int == 2)
             #expect(answer.headers[.eTag] == "\"2\"")
-            #expect(answeredAt - changedAt < .milliseconds(250), "woke \(answeredAt - changedAt) after the change")
+            // Typically a few milliseconds; the bound leaves room for a loaded machine running every suite in parallel.
+            #expect(answeredAt - changedAt < .seconds(1), "woke \(answeredAt - changedAt) after the change")
 
             // Nothing changes: 304 when the (manual) deadline passes.
             let unchanged = Task { try await hub.request(.get, path, token: token, headers: [.ifNoneMatch: "\"2\""]) }
