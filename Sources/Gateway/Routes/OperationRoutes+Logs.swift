@@ -66,7 +66,7 @@ extension OperationRoutes {
             try await writer.finish(nil)
         }
         let headers: HTTPFields = [
-            .contentType: "application/x-ndjson", .cacheControl: "no-cache", .accelBuffering: "no",
+            .contentType: "application/x-ndjson", .cacheControl: "no-cache", OperationHeaders.accelBuffering: "no",
         ]
         return Response(status: .ok, headers: headers, body: body)
     }
@@ -91,7 +91,7 @@ extension OperationRoutes {
         let topic = op.progressTopic.rawValue
         var since: String?
         if let text = request.uri.queryParameters["since"], !text.isEmpty { since = String(text) }
-        if let last = request.headers[.lastEventID], !last.isEmpty {
+        if let last = request.headers[OperationHeaders.lastEventID], !last.isEmpty {
             since = last.split(separator: "@").last.map(String.init) ?? last
         }
         if let since, Offset(since) == nil {

@@ -33,7 +33,7 @@ struct OperationRoutes {
         let identity = try context.requireIdentity()
         try permissions.requireAnyGrant(identity, OperationAccess.create)
         var idempotencyKey: String?
-        if let key = request.headers[.idempotencyKey] {
+        if let key = request.headers[OperationHeaders.idempotencyKey] {
             guard IdempotencyKey.isValid(key) else {
                 throw APIError(.validationError, "Idempotency-Key must be 1–255 visible ASCII characters", details: ["field": "Idempotency-Key"])
             }
@@ -49,7 +49,7 @@ struct OperationRoutes {
         }
         var headers = headers(for: created.operation)
         headers[.location] = "/api/v1/operations/\(created.operation.id)"
-        if created.replayed { headers[.idempotentReplayed] = "true" }
+        if created.replayed { headers[OperationHeaders.idempotentReplayed] = "true" }
         return JSONResponse.ok(created.operation, context: context, status: .created, headers: headers)
     }
 
@@ -165,7 +165,9 @@ struct OperationRoutes {
     }
 }
 
-extension HTTPField.Name {
+/// Header names of the operations routes (a namespace of their own, so they
+/// cannot collide with names other routes declare).
+enum OperationHeaders {
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
