@@ -134,12 +134,21 @@ let package = Package(
         ),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HubTests", dependencies: ["Hub", "Protocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "OperationsTests", dependencies: ["Operations", "Protocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OperationsTests",
+            dependencies: [
+                "Operations", "Protocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "HubTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Hub", "Protocol", "HubTesting",
+                "Gateway", "Hub", "Protocol", "HubTesting", "Operations",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),

@@ -7,6 +7,7 @@ import HummingbirdWebSocket
 import Logging
 import Metrics
 import NIOCore
+import Operations
 import Prometheus
 import Protocol
 import ServiceLifecycle
@@ -20,11 +21,15 @@ public struct HubServer: Sendable {
     public let core: RealtimeCore
     public let verifier: TokenVerifier
     public let prometheus: PrometheusCollectorRegistry
+    /// Operations: the embedded store in the data directory, events through the core's bus.
+    public let operations: OperationService
     let logger: Logger
 
     public static let version = "0.1.0"
 
-    public init(configuration: HubConfiguration, logger: Logger) async throws {
+    public init(
+        configuration: HubConfiguration, logger: Logger, operationsClock: any OperationClock = SystemClock()
+    ) async throws {
         self.configuration = configuration
         self.logger = logger
         let registry = PrometheusCollectorRegistry()
@@ -34,13 +39,18 @@ public struct HubServer: Sendable {
         let access = AccessControl(extraFamilies: Set(configuration.extraTopicFamilies))
         self.core = RealtimeCore.embedded(access: access, limits: configuration.limits, metrics: metrics)
         self.verifier = try await KeyLoader.verifier(configuration, logger: logger)
+        let store = try SQLiteOperationStore(dataDirectory: configuration.dataDir)
+        self.operations = OperationService(
+            store: store, events: BusOperationEventSink(bus: core.bus), clock: operationsClock,
+            settings: configuration.operations, logger: logger)
+        try await operations.restoreEntityDirectory()
     }
 
     /// The HTTP + WebSocket application. `onServerRunning` gets the bound port.
     public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let deps = RouteDependencies(
             core: core, configuration: configuration, verifier: verifier, prometheus: prometheus, startedAt: Date(),
-            version: Self.version)
+            version: Self.version, operations: operations)
         let router = Router(context: HubRequestContext.self)
         router.add(middleware: ErrorEnvelopeMiddleware())
         router.add(middleware: AuthMiddleware(verifier: verifier))
@@ -49,6 +59,7 @@ public struct HubServer: Sendable {
         IdentityRoutes(deps: deps).register(on: api)
         StreamRoute(deps: deps).register(on: api)
         StatusRoutes(deps: deps).register(api: api, root: router)
+        OperationRoutes(deps: deps).register(on: api)
 
         let wsRouter = Router(context: HubRequestContext.self)
         wsRouter.add(middleware: AuthMiddleware(verifier: verifier))
@@ -110,8 +121,12 @@ public struct HubServer: Sendable {
             configuration: .init(
                 services: [
                     .init(service: ExpirySweeper(registry: core.registry)),
+                    .init(service: HeartbeatMonitor(operations: operations)),
+                    .init(service: RetentionSweeper(operations: operations)),
                     .init(service: app),
                     .init(service: DrainService(registry: core.registry, timeout: .seconds(configuration.server.drainSeconds))),
+                    // Stopped first: answers long-polls and ends log followers so the HTTP drain is not held.
+                    .init(service: OperationWaitersShutdown(operations: operations)),
                 ],
                 gracefulShutdownSignals: signals,
                 logger: logger))

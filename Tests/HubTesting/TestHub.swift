@@ -4,6 +4,7 @@ import Hub
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Operations
 import Protocol
 import ServiceLifecycle
 
@@ -16,8 +17,11 @@ public struct TestHub: Sendable {
 
     /// Starts a hub with `configure` applied to a test configuration, runs
     /// `body`, then shuts the hub down gracefully (also when `body` throws).
+    /// `operationsClock` drives the operations' time (heartbeats, retention);
+    /// `keepDataDir` leaves the data directory for a later hub to reopen.
     public static func run<T: Sendable>(
         configure: @Sendable (inout HubConfiguration) -> Void = { _ in },
+        operationsClock: any OperationClock = SystemClock(), keepDataDir: Bool = false,
         _ body: @Sendable (TestHub) async throws -> T
     ) async throws -> T {
         var configuration = HubConfiguration()
@@ -29,10 +33,10 @@ public struct TestHub: Sendable {
         configuration.server.drainSeconds = 2
         configure(&configuration)
         let logger = Logger(label: "test-hub") { _ in SwiftLogNoOpLogHandler() }
-        let server = try await HubServer(configuration: configuration, logger: logger)
+        let server = try await HubServer(configuration: configuration, logger: logger, operationsClock: operationsClock)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let group = server.makeServiceGroup(signals: []) { port in portContinuation.yield(port) }
-        defer { try? FileManager.default.removeItem(atPath: configuration.dataDir) }
+        defer { if !keepDataDir { try? FileManager.default.removeItem(atPath: configuration.dataDir) } }
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let port = try await withTimeout(10, "the hub to listen") {

@@ -49,6 +49,7 @@ struct FileConfiguration: Decodable {
     var limits: Limits?
     var websocket: WebSocket?
     var topic_families: [String]?
+    var operations: FileOperationsConfiguration?
 
     func apply(to c: inout HubConfiguration) {
         if let s = server {
@@ -88,5 +89,6 @@ struct FileConfiguration: Decodable {
             if let v = w.compression_min_bytes { c.websocket.compressionMinBytes = v }
         }
         if let v = topic_families { c.extraTopicFamilies = v }
+        operations?.apply(to: &c.operations)
     }
 }

@@ -81,6 +81,7 @@ extension HubConfiguration {
         if let v = env["HUB_TOPIC_FAMILIES"] {
             extraTopicFamilies = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
+        try applyOperations(environment: env)
     }
 
     /// Refuses values that cannot work, with a message naming the setting.
@@ -105,6 +106,7 @@ extension HubConfiguration {
         if let format = log.format, format != "json", format != "text" {
             throw ConfigurationError("log format must be json or text, got '\(format)'")
         }
+        try validateOperations()
         if redisURL != nil {
             throw ConfigurationError("HUB_REDIS_URL is set, but distributed mode is not available in this version yet")
         }

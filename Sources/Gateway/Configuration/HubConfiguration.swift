@@ -1,4 +1,5 @@
 import Hub
+import Operations
 
 /// The whole configuration of a hub node. Every field has a default, so
 /// nothing is required to start; `HubConfiguration+Loading.swift` reads the
@@ -17,6 +18,8 @@ public struct HubConfiguration: Sendable, Equatable {
     public var websocket = WebSocket()
     /// Topic families open to subscription besides application, operation, resource and user.
     public var extraTopicFamilies: [String] = []
+    /// Limits and intervals of operations (`operations.*`, `HUB_OPERATIONS_*`).
+    public var operations = OperationSettings()
 
     public init() {}
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hub
+import Operations
 import Prometheus
 
 /// What the routes need, passed in explicitly (no globals).
@@ -10,4 +11,5 @@ struct RouteDependencies: Sendable {
     let prometheus: PrometheusCollectorRegistry
     let startedAt: Date
     let version: String
+    let operations: OperationService
 }

@@ -1,0 +1,107 @@
+import Synchronization
+
+/// Wakes the tasks waiting for an operation to change (long-polls, log
+/// followers). A waiter first takes a ticket, then reads the current state,
+/// then waits on the ticket: a change between the read and the wait has
+/// already fired the ticket, so no wake-up is lost. Waiting is a suspended
+/// continuation: no thread, no polling.
+final class ChangeNotifier: Sendable {
+    struct Ticket: Sendable, Hashable {
+        let id: UInt64
+        let ref: OperationRef
+    }
+
+    private struct Entry {
+        var fired = false
+        var continuation: CheckedContinuation<Bool, Never>?
+    }
+
+    private struct State {
+        var nextID: UInt64 = 0
+        var entries: [UInt64: Entry] = [:]
+        var byOperation: [OperationRef: Set<UInt64>] = [:]
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    /// A ticket that fires on the next change of `ref`.
+    func ticket(for ref: OperationRef) -> Ticket {
+        state.withLock { state in
+            state.nextID += 1
+            let id = state.nextID
+            state.entries[id] = Entry(fired: state.closed)
+            state.byOperation[ref, default: []].insert(id)
+            return Ticket(id: id, ref: ref)
+        }
+    }
+
+    /// Waits until the ticket fires (`true`), or the task is cancelled
+    /// (`false`). Either way the ticket is used up.
+    func wait(_ ticket: Ticket) async -> Bool {
+        let fired = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let immediate = state.withLock { state -> Bool? in
+                    guard let entry = state.entries[ticket.id] else { return false }
+                    if entry.fired { return true }
+                    if Task.isCancelled { return false }
+                    state.entries[ticket.id]?.continuation = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state in
+                let continuation = state.entries[ticket.id]?.continuation
+                state.entries[ticket.id]?.continuation = nil
+                return continuation
+            }
+            continuation?.resume(returning: false)
+        }
+        discard(ticket)
+        return fired
+    }
+
+    /// Gives up a ticket without waiting.
+    func discard(_ ticket: Ticket) {
+        state.withLock { state in
+            state.entries[ticket.id] = nil
+            state.byOperation[ticket.ref]?.remove(ticket.id)
+            if state.byOperation[ticket.ref]?.isEmpty == true { state.byOperation[ticket.ref] = nil }
+        }
+    }
+
+    /// Fires every ticket of `ref`.
+    func notify(_ ref: OperationRef) {
+        let continuations = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            guard let ids = state.byOperation[ref] else { return [] }
+            return ids.compactMap { Self.fire(&state, id: $0) }
+        }
+        for continuation in continuations { continuation.resume(returning: true) }
+    }
+
+    /// Fires every ticket, now and from now on (graceful shutdown: waiters answer at once).
+    func close() {
+        let continuations = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.closed = true
+            return Array(state.entries.keys).compactMap { Self.fire(&state, id: $0) }
+        }
+        for continuation in continuations { continuation.resume(returning: true) }
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Tickets outstanding (for tests: nothing leaks).
+    var ticketCount: Int { state.withLock { $0.entries.count } }
+
+    private static func fire(_ state: inout State, id: UInt64) -> CheckedContinuation<Bool, Never>? {
+        guard var entry = state.entries[id] else { return nil }
+        entry.fired = true
+        let continuation = entry.continuation
+        entry.continuation = nil
+        state.entries[id] = entry
+        return continuation
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Logging
+import Protocol
+
+extension OperationService {
+    /// Fails every running operation whose worker has been silent past its
+    /// heartbeat timeout (`WORKER_TIMEOUT`, with its events). Returns how many.
+    @discardableResult
+    public func expireHeartbeats() async throws -> Int {
+        var failed = 0
+        while true {
+            let refs = try await store.expiredHeartbeats(at: now, limit: 100)
+            var progressed = false
+            for ref in refs {
+                do {
+                    let op = try await change(ref, ifMatch: nil) { op, now in
+                        (OperationStateMachine.expireHeartbeat(op, now: now), [])
+                    }
+                    if op.status == .failed, op.error?.code == OperationFailure.workerTimeoutCode, op.completedAt != nil {
+                        failed += 1
+                        progressed = true
+                        logger.notice("operation failed: worker timeout", metadata: ["hub.operation.id": "\(ref.id)"])
+                    }
+                } catch let error as OperationError where error.code == .notFound {
+                    continue
+                }
+            }
+            // A worker that reported in the meantime is no longer expired: stop when a round changed nothing.
+            if refs.count < 100 || !progressed { return failed }
+        }
+    }
+
+    /// Deletes finished operations older than the retention, and idempotency
+    /// keys older than their TTL. Returns how many operations were deleted.
+    @discardableResult
+    public func purgeExpired() async throws -> Int {
+        let now = self.now
+        let cutoff = now.addingTimeInterval(-TimeInterval(settings.retentionSeconds))
+        var purged = 0
+        while true {
+            let refs = try await store.purgeFinished(before: cutoff, limit: 500)
+            for ref in refs { notifier.notify(ref) }
+            purged += refs.count
+            if refs.count < 500 { break }
+        }
+        let keys = try await store.purgeIdempotencyKeys(olderThan: now.addingTimeInterval(-TimeInterval(settings.idempotencyKeyTTLSeconds)))
+        if purged > 0 || keys > 0 {
+            logger.info("retention sweep", metadata: ["hub.operations.purged": "\(purged)", "hub.idempotency_keys.purged": "\(keys)"])
+        }
+        return purged
+    }
+
+    /// Tells the hub's entity directory the team of every stored operation
+    /// (and its target), so team-scoped subscriptions work after a restart.
+    public func restoreEntityDirectory() async throws {
+        var cursor: OperationRef?
+        while true {
+            let page = try await store.scan(after: cursor, limit: 500)
+            for op in page { try await recordEntities(op) }
+            guard page.count == 500, let last = page.last else { return }
+            cursor = last.ref
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+extension OperationService {
+    /// Long-poll: returns the operation as soon as its version differs from
+    /// `version`, or `nil` when it has not changed by the deadline (or the
+    /// hub is shutting down). Waiting holds no thread and polls nothing: a
+    /// continuation is resumed by the change itself.
+    public func waitForChange(_ ref: OperationRef, from version: Int, seconds: Double) async throws -> OperationRecord? {
+        guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
+        let deadline = clock.now().addingTimeInterval(seconds)
+        while true {
+            let ticket = notifier.ticket(for: ref)
+            let current: OperationRecord?
+            do {
+                current = try await store.operation(ref)
+            } catch {
+                notifier.discard(ticket)
+                throw Self.wrap(error)
+            }
+            guard let current else {
+                notifier.discard(ticket)
+                throw OperationError.notFound(ref.id)
+            }
+            if current.version != version {
+                notifier.discard(ticket)
+                return current
+            }
+            if notifier.isClosed || clock.now() >= deadline || Task.isCancelled {
+                notifier.discard(ticket)
+                return nil
+            }
+            guard await wait(ticket, until: deadline), !notifier.isClosed else { return nil }
+        }
+    }
+
+    /// What a log follower does next.
+    public enum LogFollowStep: Sendable, Hashable {
+        /// New lines (or a gap: lines dropped before they could be read).
+        case lines(LogPage)
+        /// The operation is finished and every line has been read.
+        case finished(OperationRecord)
+        /// Nothing new by the deadline: write a keep-alive and ask again.
+        case idle
+        /// The hub is shutting down: end the stream.
+        case shuttingDown
+    }
+
+    /// The next step of `logs?follow=true`: lines after `after`, or the end of
+    /// the operation, waiting (without a thread) until one of them or `deadline`.
+    public func nextLogs(_ ref: OperationRef, after: Int, limit: Int, until deadline: Date) async throws -> LogFollowStep {
+        guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
+        while true {
+            let ticket = notifier.ticket(for: ref)
+            do {
+                // The operation first: if it is already finished, the log read
+                // after it holds every line (a finished log is closed).
+                guard let op = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
+                let page = try await store.logs(ref, after: after, limit: limit)
+                if !page.lines.isEmpty || page.gap {
+                    notifier.discard(ticket)
+                    return .lines(page)
+                }
+                if op.status.isTerminal {
+                    notifier.discard(ticket)
+                    return .finished(op)
+                }
+            } catch {
+                notifier.discard(ticket)
+                throw Self.wrap(error)
+            }
+            if notifier.isClosed {
+                notifier.discard(ticket)
+                return .shuttingDown
+            }
+            if clock.now() >= deadline || Task.isCancelled {
+                notifier.discard(ticket)
+                return .idle
+            }
+            guard await wait(ticket, until: deadline) else { return .idle }
+            if notifier.isClosed { return .shuttingDown }
+        }
+    }
+
+    /// Wakes every waiter and makes later waits return at once (graceful shutdown).
+    public func stopWaiters() {
+        notifier.close()
+    }
+
+    /// Waits for the ticket or the deadline: `true` when the ticket fired first.
+    func wait(_ ticket: ChangeNotifier.Ticket, until deadline: Date) async -> Bool {
+        let notifier = self.notifier
+        let clock = self.clock
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await notifier.wait(ticket) }
+            group.addTask {
+                try? await clock.sleep(until: deadline)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+}
