@@ -34,8 +34,14 @@ final class DrainBatcher: SessionExecutor {
         loop.execute(work)
     }
 
-    /// Asks for `handler` to be drained on the loop soon. Any thread.
+    /// Asks for `handler` to be drained on the loop: at once when called on the
+    /// loop (a fan-out task writes each session as it enqueues to it, so the
+    /// first socket write does not wait for the last enqueue), else soon.
     func schedule(_ handler: NIOLoopBound<WebSocketSessionHandler>) {
+        if loop.inEventLoop {
+            handler.value.drain()
+            return
+        }
         let submit = state.withLock { state -> Bool in
             state.woken.append(handler)
             guard !state.scheduled else { return false }
