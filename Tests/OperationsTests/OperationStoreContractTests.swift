@@ -8,6 +8,12 @@ import Testing
 @Suite("OperationStore contract")
 struct OperationStoreContractTests {
     @Test(arguments: StoreKind.allCases)
+    func aWorkingStoreIsReady(kind: StoreKind) async throws {
+        let store = try kind.make()
+        #expect(await store.isReady())
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func insertReadAndTenantIsolation(kind: StoreKind) async throws {
         let store = try kind.make()
         let op = Fixtures.operation(id: "op_a")

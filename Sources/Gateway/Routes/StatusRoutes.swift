@@ -1,6 +1,7 @@
 import Foundation
 import Hub
 import Hummingbird
+import Operations
 import Prometheus
 import Protocol
 
@@ -49,12 +50,14 @@ struct StatusRoutes {
         api.get("status") { _, context in
             _ = try context.requireIdentity()
             let busReady = await deps.core.bus.isReady()
+            let storeReady = await deps.operations.store.isReady()
             let status = PlatformStatus(
-                status: busReady ? "ok" : "degraded", version: deps.version, mode: "embedded",
+                status: busReady && storeReady ? "ok" : "degraded", version: deps.version, mode: "embedded",
                 uptimeSeconds: Int(Date().timeIntervalSince(deps.startedAt)), connections: deps.core.registry.count,
                 components: [
                     "hub": Component(status: "ok"),
                     "event_bus": Component(status: busReady ? "ok" : "unavailable", detail: "in-process"),
+                    "operations_store": Component(status: storeReady ? "ok" : "unavailable", detail: "sqlite"),
                     "redis": Component(status: "not_configured"),
                 ])
             return JSONResponse.ok(status, context: context)
@@ -89,8 +92,10 @@ struct StatusRoutes {
         root.get("ready") { _, context in
             let draining = deps.core.registry.isDraining
             let busReady = await deps.core.bus.isReady()
-            guard busReady, !draining else {
-                throw APIError(.serviceUnavailable, draining ? "shutting down" : "event bus unavailable")
+            let storeReady = await deps.operations.store.isReady()
+            guard busReady, storeReady, !draining else {
+                let reason = draining ? "shutting down" : !busReady ? "event bus unavailable" : "operations store unavailable"
+                throw APIError(.serviceUnavailable, reason)
             }
             return JSONResponse.ok(Health(status: "ready"), context: context)
         }

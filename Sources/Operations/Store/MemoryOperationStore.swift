@@ -35,6 +35,8 @@ public final class MemoryOperationStore: OperationStore {
         }
     }
 
+    public func isReady() async -> Bool { true }
+
     public func operation(_ ref: OperationRef) async throws -> OperationRecord? {
         state.withLock { $0.operations[ref] }
     }

@@ -47,6 +47,9 @@ import Foundation
 /// Errors thrown are `OperationError`: `conflict` for a failed version
 /// guard, `notFound`, or `unavailable` for an I/O failure.
 public protocol OperationStore: Sendable {
+    /// Whether the store answers right now (for `/ready`): a cheap round trip, never throws.
+    func isReady() async -> Bool
+
     /// Inserts a new operation (its id must be new). With `completing`, the
     /// idempotency key claimed for it is completed in the same atomic step.
     func insert(_ operation: OperationRecord, completing key: IdempotencyKey?) async throws

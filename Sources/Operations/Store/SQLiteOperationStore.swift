@@ -39,6 +39,10 @@ public final class SQLiteOperationStore: OperationStore {
         try self.init(path: (dataDirectory as NSString).appendingPathComponent("operations.sqlite"))
     }
 
+    public func isReady() async -> Bool {
+        (try? await read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
     // MARK: Access helpers
 
     /// One write transaction (`BEGIN IMMEDIATE`); errors other than `OperationError` become `unavailable`.
