@@ -79,6 +79,7 @@ public final class Distributor: Sendable {
                 if dedupe, !seen.insert(session.id).inserted { continue }
                 switch session.deliver(frame, key: part.key, offset: offset) {
                 case .queued: delivered += 1
+                case .duplicate: break
                 case .discarded: dropped += 1
                 case .overflowed:
                     dropped += 1

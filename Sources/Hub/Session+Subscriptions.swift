@@ -80,10 +80,14 @@ extension Session {
                 out.append(contentsOf: catchup.frames)
                 let buffered = state.pending.removeValue(forKey: catchup.key) ?? []
                 state.pendingFrames -= buffered.count
+                var newest = catchup.baseline
                 for item in buffered {
                     if let baseline = catchup.baseline, item.offset.isAfter(baseline) == false { continue }
                     out.append(item.frame)
+                    newest = item.offset
                 }
+                // Until a newer live event arrives, later copies of what was sent are dropped.
+                if let newest, !catchup.key.topic.isPattern { state.baselines[catchup.key] = newest }
             }
             // Catch-up frames may exceed the live queue limit: they are bounded by the
             // history length, and do not count against the live frames that follow.
@@ -104,6 +108,7 @@ extension Session {
             var removed: [TopicKey] = []
             for key in keys where state.subscriptions.remove(key) != nil {
                 if let buffered = state.pending.removeValue(forKey: key) { state.pendingFrames -= buffered.count }
+                state.baselines[key] = nil
                 removed.append(key)
             }
             return removed

@@ -55,6 +55,8 @@ public final class Session: Sendable {
         case overflowed
         /// The session is closing; the frame was discarded.
         case discarded
+        /// The catch-up of the subscription already sent this event; not sent again.
+        case duplicate
     }
 
     struct PendingFrame {
@@ -72,6 +74,12 @@ public final class Session: Sendable {
         /// Live events that arrived for topics still being subscribed (recovery in progress).
         var pending: [TopicKey: [PendingFrame]] = [:]
         var pendingFrames = 0
+        /// Subscriptions completed with a catch-up, until their first newer live
+        /// event: a live event at or before the baseline is a late copy of one
+        /// the catch-up already sent (its delivery raced the history read, as
+        /// with Redis, where history and live events come by different
+        /// connections) and is dropped. Empty almost always, so the check is free.
+        var baselines: [TopicKey: Offset] = [:]
         /// Catch-up frames now in `queue`: they raise the queue's limit until it is drained.
         var catchupAllowance = 0
         var tokens: Double = 0
@@ -106,6 +114,10 @@ public final class Session: Sendable {
     public func deliver(_ frame: ByteBuffer, key: TopicKey, offset: Offset) -> DeliveryResult {
         let (result, resume) = state.withLock { state -> (DeliveryResult, Resume?) in
             guard state.closing == nil else { return (.discarded, nil) }
+            if !state.baselines.isEmpty, let baseline = state.baselines[key] {
+                if offset.isAfter(baseline) == false { return (.duplicate, nil) }
+                state.baselines[key] = nil
+            }
             if !state.pending.isEmpty, state.pending[key] != nil {
                 guard state.pendingFrames < queueLimit else { return (.overflowed, Self.overflow(&state)) }
                 state.pending[key, default: []].append(PendingFrame(offset: offset, frame: frame))

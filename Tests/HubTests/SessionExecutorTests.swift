@@ -120,3 +120,36 @@ struct SessionExecutorTests {
         try await expectNothingQueuedNow(s)
     }
 }
+
+@Suite("Session: late copies of caught-up events")
+struct SessionBaselineTests {
+    @Test("a live event at or before the catch-up's last offset is a duplicate; the first newer one ends the check")
+    func lateCopiesAreDropped() async throws {
+        let s = makeSession()
+        let k = key("operation:op_1:progress")
+        _ = s.beginSubscribe([k], limit: 10)
+        let events = (1...3).map { makeEvent("operation:op_1:progress", position: UInt64($0)) }
+        s.completeSubscribe(
+            reply: buffer("subscribed"), catchups: [.init(key: k, frames: events.map { ByteBuffer(bytes: EventFrame.event($0)) }, baseline: events[2].offset)])
+        #expect(try await nextFrames(s).count == 4)
+        // Copies of 2 and 3 arriving late over the live path (as from Redis pub/sub after the XRANGE).
+        #expect(s.deliver(ByteBuffer(bytes: EventFrame.event(events[1])), key: k, offset: events[1].offset) == .duplicate)
+        #expect(s.deliver(ByteBuffer(bytes: EventFrame.event(events[2])), key: k, offset: events[2].offset) == .duplicate)
+        let next = makeEvent("operation:op_1:progress", position: 4)
+        #expect(s.deliver(ByteBuffer(bytes: EventFrame.event(next)), key: k, offset: next.offset) == .queued)
+        #expect(try await nextFrames(s) == [ByteBuffer(bytes: EventFrame.event(next))])
+        #expect(s.state.withLock { $0.baselines.isEmpty })
+    }
+
+    @Test("an offset of another epoch is not a duplicate")
+    func otherEpochPasses() async throws {
+        let s = makeSession()
+        let k = key("operation:op_1:progress")
+        _ = s.beginSubscribe([k], limit: 10)
+        let old = makeEvent("operation:op_1:progress", epoch: "eold", position: 9)
+        s.completeSubscribe(reply: buffer("subscribed"), catchups: [.init(key: k, frames: [], baseline: old.offset)])
+        _ = try await nextFrames(s)
+        let fresh = makeEvent("operation:op_1:progress", epoch: "enew", position: 1)
+        #expect(s.deliver(ByteBuffer(bytes: EventFrame.event(fresh)), key: k, offset: fresh.offset) == .queued)
+    }
+}
