@@ -157,3 +157,8 @@ final class RESPReader {
         return allocator.buffer(bytes: UnsafeRawBufferPointer(start: pointer, count: count))
     }
 }
+
+extension RESPReader {
+    /// hiredis's `maxbuf` as set on the reader.
+    var maxUnusedBuffer: Int { reader.pointee.maxbuf }
+}
