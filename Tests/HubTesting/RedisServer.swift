@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -123,7 +126,17 @@ final class ProcessBox: Sendable {
         do {
             try await withTimeout(timeout, "redis-server to accept connections") {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    self.run(arguments: arguments, ready: continuation)
+                    // A child inherits the signal mask of the thread that
+                    // spawns it, and the executor's threads block SIGTERM:
+                    // spawn from a short-lived thread with nothing blocked,
+                    // or redis-server would never see stop()'s SIGTERM.
+                    let thread = Thread {
+                        var nothing = sigset_t()
+                        sigemptyset(&nothing)
+                        pthread_sigmask(SIG_SETMASK, &nothing, nil)
+                        self.run(arguments: arguments, ready: continuation)
+                    }
+                    thread.start()
                 }
             }
         } catch {
