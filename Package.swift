@@ -135,7 +135,19 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"], swiftSettings: swiftSettings),
         .testTarget(name: "HubTests", dependencies: ["Hub", "Protocol"], swiftSettings: swiftSettings),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Protocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "HubTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RedisTests",
+            dependencies: [
+                "Redis", "HubTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -87,19 +87,36 @@ public final class RedisClient: Service, Sendable {
         (try? await send(["PING"], timeout: timeout)) == .simpleString("PONG")
     }
 
-    private func lease() async throws(RedisError) -> RedisConnection {
-        switch state.withLock({ $0.lease(waiter: nil) }) {
-        case .use(let connection): return connection
-        case .fail(let error) where error.code != .notConnected: throw error
-        case .fail, .wait: break
-        }
-        // Nothing live: wait only if the first attempts are still running.
-        let result = await withCheckedContinuation { (waiter: RedisPoolStateMachine<RedisConnection>.Waiter) in
-            switch state.withLock({ $0.lease(waiter: waiter) }) {
-            case .use(let connection): waiter.resume(returning: .success(connection))
-            case .fail(let error): waiter.resume(returning: .failure(error))
-            case .wait: break
+    /// Returns once a connection is up (at once when one is). Unlike commands,
+    /// this waits while Redis is down, however long; bound it with a timeout
+    /// or cancel the task. Fails with ``RedisError/Code/shutDown`` on shutdown.
+    public func waitForConnection() async throws(RedisError) {
+        _ = try await lease(untilConnected: true)
+    }
+
+    private func lease(untilConnected: Bool = false) async throws(RedisError) -> RedisConnection {
+        if !untilConnected {
+            switch state.withLock({ $0.lease(waiter: nil) }) {
+            case .use(let connection): return connection
+            case .fail(let error) where error.code != .notConnected: throw error
+            case .fail, .wait: break
             }
+        }
+        // Nothing live: wait if the first attempts are still running (or if asked to).
+        let id = state.withLock { $0.makeWaiterID() }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: RedisPoolStateMachine<RedisConnection>.Waiter) in
+                let action = state.withLock {
+                    $0.lease(waiter: waiter, id: id, untilConnected: untilConnected, cancelled: Task.isCancelled)
+                }
+                switch action {
+                case .use(let connection): waiter.resume(returning: .success(connection))
+                case .fail(let error): waiter.resume(returning: .failure(error))
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            state.withLock { $0.cancelWaiter(id: id) }?.resume(returning: .failure(.cancelled()))
         }
         return try result.get()
     }

@@ -21,6 +21,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
             case invalidConfiguration = "invalid_configuration"
             case unexpectedReply = "unexpected_reply"
             case shutDown = "shut_down"
+            case cancelled = "cancelled"
         }
 
         private let base: Base
@@ -50,6 +51,8 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unexpectedReply = Code(.unexpectedReply)
         /// The client or subscriber is shutting down or has shut down.
         public static let shutDown = Code(.shutDown)
+        /// The calling task was cancelled while it waited.
+        public static let cancelled = Code(.cancelled)
 
         /// A stable label without associated values, usable as a metric label.
         public var description: String { base.rawValue }
@@ -91,6 +94,9 @@ extension RedisError {
     }
     static func shutDown(_ message: String = "the Redis client has shut down") -> RedisError {
         RedisError(.shutDown, message)
+    }
+    static func cancelled(_ message: String = "the task was cancelled while waiting for Redis") -> RedisError {
+        RedisError(.cancelled, message)
     }
     static func unexpectedReply(_ message: String) -> RedisError { RedisError(.unexpectedReply, message) }
     static func invalidURL(_ message: String) -> RedisError { RedisError(.invalidURL, message) }

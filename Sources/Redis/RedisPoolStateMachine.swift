@@ -53,7 +53,11 @@ struct RedisPoolStateMachine<Connection: RedisPoolConnection> {
 
     private(set) var slots: [Slot]
     private(set) var lifecycle = Lifecycle.initial
-    private var waiters: [Waiter] = []
+    /// Callers waiting for a connection; `untilConnected` ones wait however
+    /// long it takes (``RedisClient/waitForConnection()``), the others only
+    /// until the client knows whether Redis is reachable.
+    private var waiters: [UInt64: (waiter: Waiter, untilConnected: Bool)] = [:]
+    private var nextWaiterID: UInt64 = 0
     private var lastError: RedisError?
     private var cursor = 0
 
@@ -75,25 +79,37 @@ struct RedisPoolStateMachine<Connection: RedisPoolConnection> {
 
     // MARK: - Commands
 
-    /// A connection for a command, or why there is none; `waiter` is queued
-    /// when the answer is not known yet.
-    mutating func lease(waiter: Waiter?) -> LeaseAction {
+    mutating func makeWaiterID() -> UInt64 {
+        nextWaiterID += 1
+        return nextWaiterID
+    }
+
+    /// A connection for a command, or why there is none. With a `waiter`, it
+    /// is queued under `id` when the answer is not known yet (or, with
+    /// `untilConnected`, until a connection is up), unless `cancelled`.
+    mutating func lease(waiter: Waiter?, id: UInt64 = 0, untilConnected: Bool = false, cancelled: Bool = false) -> LeaseAction {
         switch lifecycle {
-        case .initial:
+        case .initial where !untilConnected:
             return .fail(.notConnected("the Redis client is not running"))
         case .shuttingDown, .shutDown:
             return .fail(.shutDown())
-        case .running:
+        case .initial, .running:
             break
         }
         if let connection = leastBusy() {
             return .use(connection)
         }
-        guard !knowsReachability, let waiter else {
+        guard let waiter, untilConnected || !knowsReachability else {
             return .fail(downError)
         }
-        waiters.append(waiter)
+        guard !cancelled else { return .fail(.cancelled()) }
+        waiters[id] = (waiter, untilConnected)
         return .wait
+    }
+
+    /// Removes a waiter whose task was cancelled; nil when it was resumed already.
+    mutating func cancelWaiter(id: UInt64) -> Waiter? {
+        waiters.removeValue(forKey: id)?.waiter
     }
 
     private var downError: RedisError {
@@ -138,8 +154,8 @@ struct RedisPoolStateMachine<Connection: RedisPoolConnection> {
         guard lifecycle == .running else { return .close(connection) }
         slots[slot] = .connected(connection)
         lastError = nil
-        let resumed = waiters
-        waiters = []
+        let resumed = waiters.values.map(\.waiter)
+        waiters = [:]
         return .resume(resumed, connection)
     }
 
@@ -149,9 +165,9 @@ struct RedisPoolStateMachine<Connection: RedisPoolConnection> {
         lastError = error
         if lifecycle == .running { slots[slot] = .down }
         guard knowsReachability, connectedCount == 0 else { return ([], downError) }
-        let failed = waiters
-        waiters = []
-        return (failed, downError)
+        let failed = waiters.filter { !$0.value.untilConnected }
+        for id in failed.keys { waiters[id] = nil }
+        return (failed.values.map(\.waiter), downError)
     }
 
     /// A live connection closed. True when the slot should reconnect.
@@ -170,8 +186,8 @@ struct RedisPoolStateMachine<Connection: RedisPoolConnection> {
         for slot in slots {
             if case .connected(let connection) = slot { live.append(connection) }
         }
-        let failed = waiters
-        waiters = []
+        let failed = waiters.values.map(\.waiter)
+        waiters = [:]
         return (live, failed)
     }
 

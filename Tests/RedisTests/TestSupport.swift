@@ -32,3 +32,51 @@ func redisError(_ body: () async throws -> some Any) async -> RedisError? {
         return error as? RedisError
     }
 }
+
+/// Runs a `RedisClient` for `server` with test defaults while `body` runs.
+func withClient<T: Sendable>(_ server: RedisServer, _ body: @Sendable (RedisClient) async throws -> T) async throws -> T {
+    try await withClient(try server.configuration(), body)
+}
+
+/// Runs a `RedisClient` with `configuration` while `body` runs, then cancels it and
+/// waits for `run()` to return (so no channel or task outlives the test).
+func withClient<T: Sendable>(
+    _ configuration: RedisConfiguration, _ body: @Sendable (RedisClient) async throws -> T
+) async throws -> T {
+    let client = try RedisClient(configuration: configuration, logger: testLogger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await client.run() }
+        let result: Result<T, any Error>
+        do {
+            try await withTimeout(10, "the client to connect") { try await client.waitForConnection() }
+            result = .success(try await body(client))
+        } catch {
+            result = .failure(error)
+        }
+        group.cancelAll()
+        try await group.waitForAll()
+        return try result.get()
+    }
+}
+
+/// Opens one connection to `server`, runs `body`, closes it.
+func withConnection<T: Sendable>(
+    _ server: RedisServer, _ body: (RedisConnection) async throws -> T
+) async throws -> T {
+    try await withConnection(try server.configuration(), body)
+}
+
+/// Opens one connection with `configuration`, runs `body`, closes it.
+func withConnection<T: Sendable>(
+    _ configuration: RedisConfiguration, _ body: (RedisConnection) async throws -> T
+) async throws -> T {
+    let connection = try await RedisConnection.connect(configuration: configuration, logger: testLogger)
+    let result: Result<T, any Error>
+    do {
+        result = .success(try await body(connection))
+    } catch {
+        result = .failure(error)
+    }
+    await connection.close()
+    return try result.get()
+}
