@@ -14,8 +14,8 @@ import Synchronization
 ///   different callers may reach Redis in any order.
 /// - While no connection is up, commands fail at once with
 ///   ``RedisError/Code/notConnected`` (never queued, never hanging). Only
-///   right after start, before the first connection attempts have finished,
-///   do they wait for them (bounded by the connect timeout).
+///   before and right after start, until the first connection attempts have
+///   finished, do they wait for them (at most the connect timeout).
 /// - A broken connection (server restart, network, command timeout) is
 ///   reconnected in the background with exponential backoff and jitter
 ///   (``RedisConfiguration/reconnectBackoff``). Commands that were in flight
@@ -102,9 +102,27 @@ public final class RedisClient: Service, Sendable {
             case .fail, .wait: break
             }
         }
-        // Nothing live: wait if the first attempts are still running (or if asked to).
+        // Nothing live: wait if the first attempts are still running (or if
+        // asked to), but a command no longer than the connect timeout, in
+        // case run() is late or never comes.
+        guard !untilConnected else { return try await waitForLease(untilConnected: true).get() }
+        let limit = configuration.connectTimeout
+        let result = await withTaskGroup(of: Result<RedisConnection, RedisError>?.self) { group in
+            group.addTask { await self.waitForLease(untilConnected: false) }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(.notConnected("no connection to Redis came up within \(limit)"))
+        }
+        return try result.get()
+    }
+
+    private func waitForLease(untilConnected: Bool) async -> Result<RedisConnection, RedisError> {
         let id = state.withLock { $0.makeWaiterID() }
-        let result = await withTaskCancellationHandler {
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: RedisPoolStateMachine<RedisConnection>.Waiter) in
                 let action = state.withLock {
                     $0.lease(waiter: waiter, id: id, untilConnected: untilConnected, cancelled: Task.isCancelled)
@@ -118,7 +136,6 @@ public final class RedisClient: Service, Sendable {
         } onCancel: {
             state.withLock { $0.cancelWaiter(id: id) }?.resume(returning: .failure(.cancelled()))
         }
-        return try result.get()
     }
 
     // MARK: - Service

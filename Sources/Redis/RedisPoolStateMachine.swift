@@ -15,8 +15,8 @@ extension RedisConnection: RedisPoolConnection {}
 ///
 /// Leasing: the least busy live connection (fewest pending commands; ties go
 /// round-robin). With none live, a caller waits only while the client does
-/// not know yet whether Redis is reachable (before every slot has finished
-/// its first attempt); after that it fails at once with
+/// not know yet whether Redis is reachable (before `run()` and before every
+/// slot has finished its first attempt); after that it fails at once with
 /// ``RedisError/Code/notConnected``: commands never queue up while Redis is down.
 struct RedisPoolStateMachine<Connection: RedisPoolConnection> {
     typealias Waiter = CheckedContinuation<Result<Connection, RedisError>, Never>
@@ -65,9 +65,10 @@ struct RedisPoolStateMachine<Connection: RedisPoolConnection> {
         slots = Array(repeating: .starting, count: max(1, size))
     }
 
+    /// Slots with a connection whose channel is still open.
     var connectedCount: Int {
         slots.reduce(0) { count, slot in
-            if case .connected = slot { return count + 1 }
+            if case .connected(let connection) = slot, connection.isActive { return count + 1 }
             return count
         }
     }
@@ -89,11 +90,11 @@ struct RedisPoolStateMachine<Connection: RedisPoolConnection> {
     /// `untilConnected`, until a connection is up), unless `cancelled`.
     mutating func lease(waiter: Waiter?, id: UInt64 = 0, untilConnected: Bool = false, cancelled: Bool = false) -> LeaseAction {
         switch lifecycle {
-        case .initial where !untilConnected:
-            return .fail(.notConnected("the Redis client is not running"))
         case .shuttingDown, .shutDown:
             return .fail(.shutDown())
         case .initial, .running:
+            // Before run() the slots are all `.starting`: callers wait (the
+            // client bounds that wait), as run() may be about to start.
             break
         }
         if let connection = leastBusy() {
