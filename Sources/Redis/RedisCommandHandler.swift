@@ -13,7 +13,7 @@ import NIOCore
 ///
 /// Any error (protocol error, reply too large, I/O error) or the channel
 /// closing fails every pending request; later writes fail at once.
-final class RedisCommandHandler: ChannelDuplexHandler {
+final class RedisCommandHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = RESPValue
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
@@ -103,6 +103,18 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         }
         failPending()
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Removed from a live channel (the subscriber takes the channel over
+        // after the handshake): nothing may be left waiting on this handler.
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+        if case .closed = state {} else {
+            state = .closed(.connectionClosed("the command handler was removed"))
+        }
+        failPending()
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {

@@ -80,3 +80,24 @@ func withConnection<T: Sendable>(
     await connection.close()
     return try result.get()
 }
+
+/// Runs a subscriber (events into `recorder`) while `body` runs, then cancels it.
+func withSubscriber<T: Sendable>(
+    _ configuration: RedisConfiguration, healthCheckInterval: Duration? = nil, recorder: EventRecorder,
+    _ body: @Sendable (RedisSubscriber) async throws -> T
+) async throws -> T {
+    let subscriber = try RedisSubscriber(
+        configuration: configuration, healthCheckInterval: healthCheckInterval, logger: testLogger, onEvent: recorder.record)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await subscriber.run() }
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(subscriber))
+        } catch {
+            result = .failure(error)
+        }
+        group.cancelAll()
+        try await group.waitForAll()
+        return try result.get()
+    }
+}
