@@ -171,7 +171,7 @@ final class RedisCommandHandler: ChannelDuplexHandler, RemovableChannelHandler {
         timer = nil
         timerDeadline = nil
         if case .closed = state { return }
-        let now = NIODeadline.now()
+        let now = context.eventLoop.now
         var earliest: NIODeadline?
         for request in queue {
             guard let deadline = request.deadline else { continue }

@@ -70,7 +70,7 @@ public final class RedisConnection: Sendable {
     /// Sends one command with its own timeout (nil: wait without limit).
     public func send(_ command: RedisCommand, timeout: Duration?) async throws(RedisError) -> RESPValue {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        let request = RedisRequest(commands: [command], response: .single(promise), deadline: Self.deadline(timeout))
+        let request = RedisRequest(commands: [command], response: .single(promise), deadline: deadline(timeout))
         let reply = try await perform(request, promise.futureResult)
         return try reply.throwingServerError()
     }
@@ -86,7 +86,7 @@ public final class RedisConnection: Sendable {
     /// ``pipeline(_:)`` with its own timeout for the last reply (nil: no limit).
     public func pipeline(_ commands: [RedisCommand], timeout: Duration?) async throws(RedisError) -> [RESPValue] {
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-        let request = RedisRequest(commands: commands, response: .pipeline(promise), deadline: Self.deadline(timeout))
+        let request = RedisRequest(commands: commands, response: .pipeline(promise), deadline: deadline(timeout))
         return try await perform(request, promise.futureResult)
     }
 
@@ -127,7 +127,8 @@ public final class RedisConnection: Sendable {
         }
     }
 
-    private static func deadline(_ timeout: Duration?) -> NIODeadline? {
-        timeout.map { NIODeadline.now() + TimeAmount($0) }
+    /// Deadlines are on the event loop's clock (virtual on an embedded loop).
+    private func deadline(_ timeout: Duration?) -> NIODeadline? {
+        timeout.map { channel.eventLoop.now + TimeAmount($0) }
     }
 }
