@@ -90,8 +90,9 @@ struct RedisSubscriberStateMachine {
     // MARK: - Requests
 
     /// Records the change to the subscription set and, when connected, sends
-    /// it. `.wait` means `waiter` was queued until Redis confirms.
-    mutating func request(_ kind: Kind, _ names: [String], waiter: Waiter, id: UInt64, cancelled: Bool) -> RequestAction {
+    /// it. `.wait` means the confirmation is pending; `waiter` (if any) is
+    /// resumed when it comes.
+    mutating func request(_ kind: Kind, _ names: [String], waiter: Waiter?, id: UInt64, cancelled: Bool) -> RequestAction {
         if stopped { return .fail(.shutDown("the subscriber has shut down")) }
         guard !names.isEmpty else { return .done }
         switch kind {
@@ -100,24 +101,22 @@ struct RedisSubscriberStateMachine {
         case .psubscribe: patterns.formUnion(names)
         case .punsubscribe: patterns.subtract(names)
         }
+        let registered = cancelled ? nil : waiter
         switch link {
         case .restoring(let writer), .up(let writer):
             writer.yield(RedisCommand([.string(kind.command)] + names.map { .string($0) }))
-            operations.append(Operation(kind: kind, remaining: names[...], waiterID: cancelled ? nil : id, restoring: false))
-            if cancelled { return .fail(.cancelled()) }
-            waiters[id] = waiter
-            return .wait
+            operations.append(Operation(kind: kind, remaining: names[...], waiterID: registered.map { _ in id }, restoring: false))
         case .starting where kind.adds:
             // Sent with the rest when the first connection comes up.
-            if cancelled { return .fail(.cancelled()) }
-            waiters[id] = waiter
-            restoreWaiters.append(id)
-            return .wait
+            if registered != nil { restoreWaiters.append(id) }
         case .down where kind.adds:
             return .fail(.notConnected("Redis is not reachable; the subscription is kept and made when it is back"))
         case .starting, .down:
             return .done  // nothing to undo on a connection that does not exist
         }
+        if cancelled { return .fail(.cancelled()) }
+        if let registered { waiters[id] = registered }
+        return .wait
     }
 
     /// Forgets a waiter whose caller gave up (timeout or cancellation); the
