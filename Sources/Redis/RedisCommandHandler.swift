@@ -28,12 +28,23 @@ final class RedisCommandHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case closed(RedisError)
     }
 
-    private var state = State.open
+    private var state = State.open {
+        didSet {
+            if case .closed(let error) = state { closeReason?.record(error) }
+        }
+    }
+    /// Shares why the channel closed with the connection: once closed, writes
+    /// no longer reach this handler, but callers should still learn why.
+    private let closeReason: RedisCloseReason?
     private var queue = CircularBuffer<RedisRequest>(initialCapacity: 16)
     /// Replies collected so far for the pipeline at the head of the queue.
     private var headReplies: [RESPValue] = []
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
+
+    init(closeReason: RedisCloseReason? = nil) {
+        self.closeReason = closeReason
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)

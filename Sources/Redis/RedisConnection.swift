@@ -20,11 +20,13 @@ import Synchronization
 public final class RedisConnection: Sendable {
     let channel: any Channel
     let commandTimeout: Duration?
+    let closeReason: RedisCloseReason
     private let pending = Atomic<Int>(0)
 
-    init(channel: any Channel, commandTimeout: Duration?) {
+    init(channel: any Channel, commandTimeout: Duration?, closeReason: RedisCloseReason = RedisCloseReason()) {
         self.channel = channel
         self.commandTimeout = commandTimeout
+        self.closeReason = closeReason
     }
 
     /// Connects, authenticates (`AUTH`), names the connection, selects the
@@ -43,12 +45,13 @@ public final class RedisConnection: Sendable {
     static func connect(factory: RedisChannelFactory, logger: Logger) async throws(RedisError) -> RedisConnection {
         let configuration = factory.configuration
         let deadline = NIODeadline.now() + TimeAmount(configuration.connectTimeout)
+        let closeReason = RedisCloseReason()
         let channel = try await factory.connect { channel in
             try channel.pipeline.syncOperations.addHandlers(
-                RESPReplyDecoder(limits: configuration.replyLimits), RedisCommandHandler())
+                RESPReplyDecoder(limits: configuration.replyLimits), RedisCommandHandler(closeReason: closeReason))
             return channel
         }
-        let connection = RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout)
+        let connection = RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout, closeReason: closeReason)
         do {
             try await connection.handshake(configuration, deadline: deadline)
         } catch {
@@ -115,8 +118,13 @@ public final class RedisConnection: Sendable {
         defer { pending.subtract(1, ordering: .relaxed) }
         // Once the channel is closed its handlers are gone, so a write fails
         // without reaching the command handler: fail the request here then.
+        let closeReason = self.closeReason
         channel.writeAndFlush(request).whenFailure { error in
-            request.fail(error as? RedisError ?? RedisError.connectionClosed())
+            if let reason = closeReason.error {
+                request.fail(RedisError.connectionClosed("the connection is closed: \(reason.message)"))
+            } else {
+                request.fail(error as? RedisError ?? RedisError.connectionClosed("the connection failed: \(error)"))
+            }
         }
         do {
             return try await reply.get()

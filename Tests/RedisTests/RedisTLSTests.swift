@@ -54,7 +54,7 @@ struct RedisTLSTests {
             let untrusted = try RedisConfiguration(url: server.url)
             let error = await redisError { try await RedisConnection.connect(configuration: untrusted, logger: testLogger) }
             #expect(error?.code == .connectionFailed)
-            #expect(error?.message.lowercased().contains("certificate") == true)
+            #expect(error?.message.lowercased().contains("certificate") == true, "\(String(describing: error))")
             let unverified = try RedisConfiguration(url: server.url + "?verify=none")
             try await withConnection(unverified) { connection async throws in
                 #expect(try await connection.send(["PING"]) == .simpleString("PONG"))
