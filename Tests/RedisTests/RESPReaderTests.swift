@@ -109,6 +109,14 @@ struct RESPReaderTests {
         let limits = RedisReplyLimits(maxBulkLength: 1000)
         let early = try #require(self.failure("*2\r\n$1\r\na\r\n$10000", limits: limits))
         #expect(early.code == .replyTooLarge)
+        // The early check reads the length line, never the string's bytes:
+        // a body made of digits is not taken for a length (hiredis 0.14 keeps
+        // its cursor on the length line until the whole string is buffered).
+        let digits = RESPReader(limits: RedisReplyLimits(maxBulkLength: 10))
+        try digits.feed(ByteBuffer(string: "$5\r\n99"))
+        #expect(try digits.next() == nil)
+        try digits.feed(ByteBuffer(string: "999\r\n"))
+        #expect(try digits.next() == .bulk("99999"))
         // At the limit is fine.
         let fits = try replies("$4\r\nabcd\r\n", limits: RedisReplyLimits(maxBulkLength: 4))
         #expect(fits == [.bulkString(ByteBuffer(string: "abcd"))])

@@ -122,6 +122,27 @@ struct RedisSubscriberTests {
         }
     }
 
+    @Test func aSubscriptionConfirmedLateIsStillMade() async throws {
+        try await withRedisServer { server in
+            let recorder = EventRecorder()
+            let configuration = try server.configuration { $0.commandTimeout = .milliseconds(200) }
+            try await withSubscriber(configuration, recorder: recorder) { subscriber async throws in
+                #expect(try await recorder.next() == .connected)
+                try await withConnection(server) { admin async throws in
+                    _ = try await admin.send(["CLIENT", "PAUSE", 1000, "ALL"])
+                    // The confirmation comes after the caller gave up…
+                    let error = await redisError { try await subscriber.subscribe(["slow"]) }
+                    #expect(error?.code == .timeout)
+                    #expect(subscriber.channels == ["slow"])
+                    // …but the subscription is made once Redis runs again.
+                    let reply = try await admin.send(["PUBLISH", "slow", "finally"])
+                    #expect(reply == .integer(1))
+                    #expect(try await recorder.nextMessage().payload == ByteBuffer(string: "finally"))
+                }
+            }
+        }
+    }
+
     @Test func subscribeRightAtStartWaitsForTheFirstConnection() async throws {
         try await withRedisServer { server in
             let recorder = EventRecorder()
