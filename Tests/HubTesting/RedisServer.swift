@@ -38,11 +38,20 @@ public struct RedisServer: Sendable {
     public var url: String { "\(tls == nil ? "redis" : "rediss")://127.0.0.1:\(port)" }
 
     /// Starts a server; `arguments` are appended (e.g. `["--requirepass", "secret"]`).
+    /// A port found free can be taken before the server binds it (tests run
+    /// in parallel and their client sockets use ephemeral ports too): then
+    /// it tries again on another port, a few times.
     public static func start(arguments: [String] = [], tls: TLSFiles? = nil, timeout: Double = 10) async throws -> RedisServer {
-        let port = try await freePort()
-        let server = RedisServer(port: port, arguments: arguments, tls: tls, box: ProcessBox())
-        try await server.launch(timeout: timeout)
-        return server
+        var attempt = 1
+        while true {
+            let server = RedisServer(port: try await freePort(), arguments: arguments, tls: tls, box: ProcessBox())
+            do {
+                try await server.launch(timeout: timeout)
+                return server
+            } catch let error as RedisServerError where error.isAddressInUse && attempt < 5 {
+                attempt += 1
+            }
+        }
     }
 
     /// Sends SIGTERM and returns once the process has exited. Does nothing
@@ -116,6 +125,10 @@ final class ProcessBox: Sendable {
         var ready: CheckedContinuation<Void, any Error>?
         var exited: [CheckedContinuation<Void, Never>] = []
         var running = false
+        /// Whether the current process's output pipe is still open.
+        var outputOpen = false
+        /// Counts launches, so that a previous process's late events are ignored.
+        var generation = 0
     }
 
     private let state = Mutex(State())
@@ -153,19 +166,25 @@ final class ProcessBox: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
+        let generation = state.withLock { state in
+            state.generation += 1
+            return state.generation
+        }
         pipe.fileHandleForReading.readabilityHandler = { [self] handle in
             let data = handle.availableData
             if data.isEmpty {
                 handle.readabilityHandler = nil
+                self.outputClosed(generation)
                 return
             }
-            self.logged(String(decoding: data, as: UTF8.self))
+            self.logged(String(decoding: data, as: UTF8.self), generation)
         }
-        process.terminationHandler = { [self] _ in self.terminated() }
+        process.terminationHandler = { [self] _ in self.terminated(generation) }
         let failure = state.withLock { state -> (any Error)? in
             state.log = ""
             state.ready = ready
             state.running = true
+            state.outputOpen = true
             do {
                 try process.run()
             } catch {
@@ -194,8 +213,9 @@ final class ProcessBox: Sendable {
         }
     }
 
-    private func logged(_ text: String) {
+    private func logged(_ text: String, _ generation: Int) {
         let ready = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            guard state.generation == generation else { return nil }
             state.log += text
             guard state.log.contains("Ready to accept connections") else { return nil }
             defer { state.ready = nil }
@@ -204,16 +224,38 @@ final class ProcessBox: Sendable {
         ready?.resume()
     }
 
-    private func terminated() {
-        let (ready, exited, log) = state.withLock { state in
-            state.running = false
-            defer {
-                state.ready = nil
-                state.exited = []
-            }
-            return (state.ready, state.exited, state.log)
+    private func outputClosed(_ generation: Int) {
+        let (ready, log) = state.withLock { state -> (CheckedContinuation<Void, any Error>?, String) in
+            guard state.generation == generation else { return (nil, "") }
+            state.outputOpen = false
+            // Exited before it was ready: report once its whole log is in.
+            guard !state.running else { return (nil, "") }
+            defer { state.ready = nil }
+            return (state.ready, state.log)
         }
-        ready?.resume(throwing: RedisServerError("redis-server exited before accepting connections:\n\(log)"))
+        ready?.resume(throwing: RedisServerError.exitedEarly(log))
+    }
+
+    private func terminated(_ generation: Int) {
+        typealias Exit = (CheckedContinuation<Void, any Error>?, [CheckedContinuation<Void, Never>], String)
+        let (ready, exited, log) = state.withLock { state -> Exit in
+            guard state.generation == generation else { return (nil, [], "") }
+            state.running = false
+            let ready = state.outputOpen ? nil : state.ready
+            if !state.outputOpen { state.ready = nil }
+            defer { state.exited = [] }
+            return (ready, state.exited, state.log)
+        }
+        ready?.resume(throwing: RedisServerError.exitedEarly(log))
         for continuation in exited { continuation.resume() }
     }
+}
+
+extension RedisServerError {
+    static func exitedEarly(_ log: String) -> RedisServerError {
+        RedisServerError("redis-server exited before accepting connections:\n\(log)")
+    }
+
+    /// The chosen port was taken between finding it free and binding it.
+    var isAddressInUse: Bool { description.contains("Address already in use") }
 }

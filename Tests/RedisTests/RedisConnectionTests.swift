@@ -135,6 +135,15 @@ extension RedisConnectionTests {
             }
             #expect(missing?.code == .authenticationFailed)
             #expect(missing?.message.contains("NOAUTH") == true)
+            // Through a client: commands fail fast and say why.
+            let client = try RedisClient(configuration: try server.configuration { $0.password = "nope" }, logger: testLogger)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await client.run() }
+                let error = await redisError { try await client.send(["PING"]) }
+                #expect(error?.code == .notConnected)
+                #expect(error?.message.contains("WRONGPASS") == true)
+                group.cancelAll()
+            }
         }
     }
 

@@ -101,20 +101,22 @@ struct RedisSubscriberTests {
     @Test func aDeadConnectionIsDetectedByPing() async throws {
         try await withRedisServer { server in
             let recorder = EventRecorder()
-            let configuration = try server.configuration { $0.connectTimeout = .milliseconds(500) }
-            try await withSubscriber(configuration, healthCheckInterval: .milliseconds(200), recorder: recorder) { subscriber async throws in
+            // Generous margins: the machine may be busy, and only a pause far
+            // longer than the interval must count as a dead connection.
+            let configuration = try server.configuration { $0.connectTimeout = .seconds(2) }
+            try await withSubscriber(configuration, healthCheckInterval: .milliseconds(500), recorder: recorder) { subscriber async throws in
                 try await subscriber.subscribe(["beat"])
                 #expect(try await recorder.next() == .connected)
-                try await withConnection(server) { admin in
-                    // Redis stops answering everyone for 1.5 s: the PING goes unanswered.
-                    _ = try await admin.send(["CLIENT", "PAUSE", 1500, "ALL"])
+                try await withConnection(server) { admin async throws in
+                    // Redis stops answering everyone for 3 s: the PING goes unanswered.
+                    _ = try await admin.send(["CLIENT", "PAUSE", 3000, "ALL"])
                     let event = try await recorder.next("the dead connection to be noticed")
                     guard case .disconnected(let error) = event else {
                         Issue.record("expected .disconnected, got \(event)")
                         return
                     }
                     #expect(error.code == .timeout)
-                    #expect(try await recorder.next("the resubscription", timeout: 15) == .resubscribed)
+                    #expect(try await recorder.next("the resubscription", timeout: 20) == .resubscribed)
                     #expect(try await admin.send(["PUBLISH", "beat", "x"]) == .integer(1))
                     #expect(try await recorder.nextMessage().channel == "beat")
                 }
