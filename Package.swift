@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "Protocol",
+                "Protocol", "Redis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "Operations",
             dependencies: [
-                "Protocol",
+                "Protocol", "Redis",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,11 +133,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "Protocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Protocol", "Redis", "HubTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OperationsTests",
             dependencies: [
-                "Operations", "Protocol",
+                "Operations", "Protocol", "Redis", "HubTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
