@@ -38,9 +38,8 @@ public struct RedisServer: Sendable {
     public var url: String { "\(tls == nil ? "redis" : "rediss")://127.0.0.1:\(port)" }
 
     /// Starts a server; `arguments` are appended (e.g. `["--requirepass", "secret"]`).
-    /// A port found free can be taken before the server binds it (tests run
-    /// in parallel and their client sockets use ephemeral ports too): then
-    /// it tries again on another port, a few times.
+    /// The port is picked at random below the ephemeral range (see
+    /// `freePort`); when another test server has it, another one is tried.
     public static func start(arguments: [String] = [], tls: TLSFiles? = nil, timeout: Double = 10) async throws -> RedisServer {
         var attempt = 1
         while true {
@@ -48,7 +47,7 @@ public struct RedisServer: Sendable {
             do {
                 try await server.launch(timeout: timeout)
                 return server
-            } catch let error as RedisServerError where error.isAddressInUse && attempt < 5 {
+            } catch let error as RedisServerError where error.isAddressInUse && attempt < 10 {
                 attempt += 1
             }
         }
@@ -83,15 +82,23 @@ public struct RedisServer: Sendable {
         try await box.launch(arguments: all + arguments, timeout: timeout)
     }
 
-    /// A port that was free a moment ago: bind port 0, read the port, close.
+    /// A port to try. Not from the kernel's ephemeral range (which `bind(0)`
+    /// would give): every client connection of the parallel tests takes ports
+    /// from that range, so a port found free there is often taken again before
+    /// redis-server binds it. Below it, only other test servers compete, and
+    /// `start` tries another port when the bind fails.
     static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        guard port > 0 else { throw RedisServerError("could not find a free port") }
-        return port
+        let ephemeralStart = Self.ephemeralPortRange().lowerBound
+        let upper = max(ephemeralStart, 11_000)
+        return Int.random(in: 10_000..<upper)
+    }
+
+    /// `/proc/sys/net/ipv4/ip_local_port_range` (Linux's default when unreadable).
+    static func ephemeralPortRange() -> ClosedRange<Int> {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let bounds = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] <= bounds[1] else { return 32_768...60_999 }
+        return bounds[0]...bounds[1]
     }
 }
 
@@ -116,42 +123,21 @@ public struct RedisServerError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// The running process and what it logged; the readiness and exit events
-/// arrive from Foundation's handlers on other threads, hence the lock.
+/// The current redis-server process of a `RedisServer` (replaced on restart).
 final class ProcessBox: Sendable {
-    private struct State {
-        var process: Process?
-        var log = ""
-        var ready: CheckedContinuation<Void, any Error>?
-        var exited: [CheckedContinuation<Void, Never>] = []
-        var running = false
-        /// Whether the current process's output pipe is still open.
-        var outputOpen = false
-        /// Counts launches, so that a previous process's late events are ignored.
-        var generation = 0
-    }
+    private let current = Mutex<ChildProcess?>(nil)
 
-    private let state = Mutex(State())
-
-    var log: String { state.withLock { $0.log } }
+    var log: String { current.withLock { $0?.output ?? "" } }
 
     func launch(arguments: [String], timeout: Double) async throws {
+        let child = try ChildProcess.spawn("/usr/bin/redis-server", arguments: arguments)
+        current.withLock { $0 = child }
         do {
             try await withTimeout(timeout, "redis-server to accept connections") {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    // A child inherits the signal mask of the thread that
-                    // spawns it, and the executor's threads block SIGTERM:
-                    // spawn from a short-lived thread with nothing blocked,
-                    // or redis-server would never see stop()'s SIGTERM.
-                    let thread = Thread {
-                        var nothing = sigset_t()
-                        sigemptyset(&nothing)
-                        pthread_sigmask(SIG_SETMASK, &nothing, nil)
-                        self.run(arguments: arguments, ready: continuation)
-                    }
-                    thread.start()
-                }
+                try await child.waitForOutput(containing: "Ready to accept connections")
             }
+        } catch let error as ChildProcess.ExitedError {
+            throw RedisServerError.exitedEarly("(wait status \(error.status))\n" + error.output)
         } catch {
             // Not ready in time: do not leave the process behind.
             try? await stop(timeout: timeout)
@@ -159,95 +145,10 @@ final class ProcessBox: Sendable {
         }
     }
 
-    private func run(arguments: [String], ready: CheckedContinuation<Void, any Error>) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let generation = state.withLock { state in
-            state.generation += 1
-            return state.generation
-        }
-        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                self.outputClosed(generation)
-                return
-            }
-            self.logged(String(decoding: data, as: UTF8.self), generation)
-        }
-        process.terminationHandler = { [self] _ in self.terminated(generation) }
-        let failure = state.withLock { state -> (any Error)? in
-            state.log = ""
-            state.ready = ready
-            state.running = true
-            state.outputOpen = true
-            do {
-                try process.run()
-            } catch {
-                state.ready = nil
-                state.running = false
-                return error
-            }
-            state.process = process
-            return nil
-        }
-        if let failure { ready.resume(throwing: failure) }
-    }
-
     func stop(timeout: Double) async throws {
-        guard state.withLock({ $0.running }) else { return }
-        try await withTimeout(timeout, "redis-server to exit") {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let done = self.state.withLock { state -> Bool in
-                    if !state.running { return true }
-                    state.exited.append(continuation)
-                    state.process?.terminate()
-                    return false
-                }
-                if done { continuation.resume() }
-            }
-        }
-    }
-
-    private func logged(_ text: String, _ generation: Int) {
-        let ready = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            guard state.generation == generation else { return nil }
-            state.log += text
-            guard state.log.contains("Ready to accept connections") else { return nil }
-            defer { state.ready = nil }
-            return state.ready
-        }
-        ready?.resume()
-    }
-
-    private func outputClosed(_ generation: Int) {
-        let (ready, log) = state.withLock { state -> (CheckedContinuation<Void, any Error>?, String) in
-            guard state.generation == generation else { return (nil, "") }
-            state.outputOpen = false
-            // Exited before it was ready: report once its whole log is in.
-            guard !state.running else { return (nil, "") }
-            defer { state.ready = nil }
-            return (state.ready, state.log)
-        }
-        ready?.resume(throwing: RedisServerError.exitedEarly(log))
-    }
-
-    private func terminated(_ generation: Int) {
-        typealias Exit = (CheckedContinuation<Void, any Error>?, [CheckedContinuation<Void, Never>], String)
-        let (ready, exited, log) = state.withLock { state -> Exit in
-            guard state.generation == generation else { return (nil, [], "") }
-            state.running = false
-            let ready = state.outputOpen ? nil : state.ready
-            if !state.outputOpen { state.ready = nil }
-            defer { state.exited = [] }
-            return (ready, state.exited, state.log)
-        }
-        ready?.resume(throwing: RedisServerError.exitedEarly(log))
-        for continuation in exited { continuation.resume() }
+        guard let child = current.withLock({ $0 }), !child.hasExited else { return }
+        child.send(SIGTERM)
+        _ = try await withTimeout(timeout, "redis-server to exit") { await child.waitForExit() }
     }
 }
 
@@ -258,4 +159,5 @@ extension RedisServerError {
 
     /// The chosen port was taken between finding it free and binding it.
     var isAddressInUse: Bool { description.contains("Address already in use") }
+
 }

@@ -246,8 +246,15 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
+    /// How long the peer has to answer a close frame once it is on the wire.
+    static let closeTimeout = TimeAmount.seconds(5)
+    /// How long a close frame may wait behind frames the peer has not read yet
+    /// (a slow consumer still gets its 4008 if it reads within this time).
+    static let closeDeadline = TimeAmount.seconds(30)
+
     /// Sends `before` (if any) and a close frame, then closes the channel when
-    /// the peer answers or after the close timeout.
+    /// the peer answers, `closeTimeout` after the close frame was written, or
+    /// at `closeDeadline` whatever happens.
     private func sendClose(_ context: ChannelHandlerContext, code: CloseCode, reason: String, before: ByteBuffer? = nil) {
         guard !closeSent else { return }
         closeSent = true
@@ -255,10 +262,13 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if let before {
             raw.write(WebSocketWire.frame(opcode: WebSocketWire.text, payload: before, allocator: allocator))
         }
-        raw.write(WebSocketWire.closeFrame(code: code.rawValue, reason: reason, allocator: allocator))
-        raw.flush()
         let channel = context.channel
-        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        let loop = context.eventLoop
+        // The timeout starts when the frame reached the socket, not when it was queued behind a backlog.
+        raw.writeAndFlush(WebSocketWire.closeFrame(code: code.rawValue, reason: reason, allocator: allocator))?.whenSuccess {
+            loop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
+        }
+        loop.scheduleTask(in: Self.closeDeadline) { channel.close(promise: nil) }
     }
 
     private func refuse(_ context: ChannelHandlerContext, code: ErrorCode, message: String, close: CloseCode) {
