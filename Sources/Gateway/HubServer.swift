@@ -2,8 +2,6 @@ import Foundation
 import Hub
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWSCompression
-import HummingbirdWebSocket
 import Logging
 import Metrics
 import NIOCore
@@ -61,47 +59,11 @@ public struct HubServer: Sendable {
         StatusRoutes(deps: deps).register(api: api, root: router)
         OperationRoutes(deps: deps).register(on: api)
 
-        let wsRouter = Router(context: HubRequestContext.self)
-        wsRouter.add(middleware: AuthMiddleware(verifier: verifier))
-        let connection = WebSocketConnection(core: core, verifier: verifier, configuration: configuration, logger: logger)
-        let origins = Set(configuration.allowedOrigins)
-        let registry = core.registry
-        wsRouter.ws("/ws/v1") { request, _ in
-            if registry.isDraining { return .dontUpgrade }
-            if !origins.isEmpty {
-                // Every Origin header must be allowed: a request carrying several is not let through on its first.
-                let given = request.headers[values: .origin]
-                guard !given.isEmpty, given.allSatisfy(origins.contains) else { return .dontUpgrade }
-            }
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            await connection.run(
-                identity: context.requestContext.identity, failure: context.requestContext.authFailure, inbound: inbound,
-                outbound: outbound)
-        }
-
         let responder = HubResponder(inner: router.buildResponder(), metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: prometheus)))
-        let ws = configuration.websocket
-        var extensions: [WebSocketExtensionFactory] = []
-        if ws.compression {
-            extensions.append(
-                .perMessageDeflate(
-                    maxDecompressedFrameSize: WebSocketReader.transportLimit(configuration.limits),
-                    minFrameSizeToCompress: ws.compressionMinBytes))
-        }
-        let wsConfiguration = WebSocketServerConfiguration(
-            maxFrameSize: WebSocketReader.transportLimit(configuration.limits), extensions: extensions,
-            autoPing: .enabled(timePeriod: .seconds(ws.heartbeatIntervalSeconds)), closeTimeout: .seconds(5), validateUTF8: true)
-        // The native transport serves each WebSocket on its event loop (no task per
-        // connection). It does not compress yet, so permessage-deflate uses
-        // Hummingbird's WebSocket transport instead.
-        let server: HTTPServerBuilder
-        if ws.compression {
-            server = .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: wsConfiguration)
-        } else {
-            let upgrade = WebSocketUpgrade(core: core, verifier: verifier, configuration: configuration)
-            server = HTTPServerBuilder { responder in HubServerChannel(responder: responder, upgrade: upgrade) }
-        }
+        // One channel type serves HTTP and upgrades /ws/v1 to the hub's own
+        // WebSocket transport (on the event loop, permessage-deflate included).
+        let upgrade = WebSocketUpgrade(core: core, verifier: verifier, configuration: configuration)
+        let server = HTTPServerBuilder { responder in HubServerChannel(responder: responder, upgrade: upgrade) }
         return Application(
             responder: responder,
             server: server,

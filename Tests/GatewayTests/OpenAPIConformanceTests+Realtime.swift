@@ -116,7 +116,7 @@ extension OpenAPIConformanceTests {
     }
 
     /// API.md: every response carries `X-Request-ID`, the 101 of an upgrade too.
-    @Test(.disabled("server bug: the 101 Switching Protocols of /ws/v1 carries no X-Request-ID (report: discrepancy 1)"))
+    @Test
     func theWebSocketUpgradeResponseCarriesARequestID() async throws {
         try await TestHub.run { hub in
             let probe = WSProbe(url: hub.wsURL + "?token=" + (try await hub.token()))
@@ -138,7 +138,7 @@ extension OpenAPIConformanceTests {
     }
 
     /// API.md: `X-Request-ID` is the client's, if it sent a sane one.
-    @Test(.disabled("server bug: a refused /ws/v1 upgrade answers a new req_… id instead of the client's X-Request-ID (report: discrepancy 2)"))
+    @Test
     func aRefusedUpgradeEchoesTheClientsRequestID() async throws {
         try await TestHub.run(configure: { $0.allowedOrigins = ["https://dash.example"] }) { hub in
             var headers = OpenAPISpecCheck.upgradeHeaders
@@ -151,7 +151,7 @@ extension OpenAPIConformanceTests {
 
     /// With `websocket.compression` the upgrade goes through Hummingbird's
     /// WebSocket transport; its refusals must be the same documented answers.
-    @Test(.disabled("server bug: with websocket.compression on, a refused /ws/v1 upgrade is an empty 400 without X-Request-ID (report: discrepancy 3)"))
+    @Test
     func refusedUpgradesWithCompressionAnswerTheEnvelope() async throws {
         try await TestHub.run(configure: {
             $0.allowedOrigins = ["https://dash.example"]

@@ -232,13 +232,14 @@ struct RealtimeCoreTests {
                 await Task.yield()
             }
         }
-        let since = try #require(try await withTimeout { await middle.first { _ in true } })
+        let since = try #require(try await withTimeout(30) { await middle.first { _ in true } })
 
         await core.subscribe(session, .init(id: "s", topics: [topicText], since: [topicText: since.description]))
-        let frames = try await collectFrames(session) { frame in
+        // Generous deadlines: 500 publishes with yields take long on a loaded 2-core machine.
+        let frames = try await collectFrames(session, timeout: 30) { frame in
             try frameOffset(frame)?.major == UInt64(total)
         }
-        try await withTimeout { try await publisher.value }
+        try await withTimeout(30) { try await publisher.value }
 
         let reply = try SubscribedReply(frames[0])
         let entry = try #require(reply.entry(topicText))

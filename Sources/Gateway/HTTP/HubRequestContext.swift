@@ -1,20 +1,17 @@
 import Hummingbird
-import HummingbirdWebSocket
 import Protocol
 
 /// The request context of every hub route: the request id and, once the auth
 /// middleware ran, who is calling (or why credentials were refused, which the
 /// WebSocket endpoint reports in-band).
-public struct HubRequestContext: RequestContext, WebSocketRequestContext {
+public struct HubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let webSocket: WebSocketHandlerReference<Self>
     public var requestID: String
     public var identity: Identity?
     public var authFailure: TokenVerifier.Failure?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        webSocket = .init()
         requestID = ""
         identity = nil
         authFailure = nil

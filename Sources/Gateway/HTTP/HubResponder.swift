@@ -34,11 +34,16 @@ struct HubResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == 
         return response
     }
 
-    /// The client's `X-Request-ID` when it is 1–128 visible ASCII characters, else a new one.
     static func requestID(from request: Request) -> String {
-        if let given = request.headers[.xRequestID], (1...128).contains(given.utf8.count),
-            given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-        {
+        RequestID.pick(request.headers[.xRequestID])
+    }
+}
+
+/// Request ids: the client's `X-Request-ID` when it is 1–128 visible ASCII
+/// characters, else a new `req_…`.
+enum RequestID {
+    static func pick(_ given: String?) -> String {
+        if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
             return given
         }
         return "req_" + String(UInt64.random(in: 0..<UInt64.max), radix: 36)

@@ -1,7 +1,6 @@
 import CoreMetrics
 import Foundation
 import Hub
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Protocol
@@ -14,29 +13,11 @@ struct WebSocketReader: Sendable {
     let session: Session
     let logger: Logger
 
-    func read(_ inbound: WebSocketInboundStream) async {
-        // Frames up to 4× the message limit are read so that an oversized
-        // message gets a MESSAGE_TOO_LARGE error before the 1009 close; larger
-        // ones are cut by the transport with 1009 alone.
-        do {
-            for try await message in inbound.messages(maxSize: Self.transportLimit(limits)) {
-                guard await handle(message) else { return }
-            }
-        } catch {
-            logger.debug("websocket read ended", metadata: ["hub.error": "\(error)"])
-        }
-    }
-
+    /// Client frames up to 4× the message limit are read whole, so that an
+    /// oversized message gets a MESSAGE_TOO_LARGE error before the 1009 close;
+    /// larger ones are cut by the transport with 1009 alone.
     static func transportLimit(_ limits: HubLimits) -> Int {
         max(limits.maxMessageBytes * 4, limits.maxMessageBytes + 1024)
-    }
-
-    /// Handles one message; false when the connection is closing.
-    private func handle(_ message: WebSocketMessage) async -> Bool {
-        switch message {
-        case .text(let text): await handle(bytes: Array(text.utf8), binary: false)
-        case .binary(let buffer): await handle(bytes: Array(buffer.readableBytesView), binary: true)
-        }
     }
 
     /// Handles one complete client message; false when the connection is closing.
@@ -99,5 +80,14 @@ struct WebSocketReader: Sendable {
         session.replaceIdentity(fresh)
         session.send(.authenticated(.init(id: request.id, expiresAt: fresh.expiresAt)))
         return true
+    }
+}
+
+extension Logger {
+    /// This logger with the connection's id as `hub.connection.id`.
+    func with(connection id: String) -> Logger {
+        var copy = self
+        copy[metadataKey: "hub.connection.id"] = .string(id)
+        return copy
     }
 }

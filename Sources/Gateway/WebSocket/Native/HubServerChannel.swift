@@ -47,7 +47,7 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
                         switch outcome {
                         case .upgrade(let accepted):
                             decision.value = accepted
-                            return HTTPHeaders()
+                            return accepted.responseHeaders
                         case .refuse(let refused):
                             refusal.value = refused
                             return nil
@@ -109,7 +109,7 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
     static func answer(
         _ refusal: WebSocketUpgrade.Refusal, on asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, logger: Logger
     ) async {
-        let requestID = "req_" + String(UInt64.random(in: 0..<UInt64.max), radix: 36)
+        let requestID = refusal.requestID
         let envelope = Envelope<Empty>.failure(WireError(code: refusal.code, message: refusal.message), meta: Meta(requestID: requestID))
         let encoded: Data = (try? JSONEncoder().encode(envelope)) ?? Data(#"{"success":false}"#.utf8)
         let body = ByteBuffer(bytes: encoded)

@@ -28,8 +28,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var context: ChannelHandlerContext?
     private var session: Session?
     private let inbox = MessageInbox()
-    private var fragments: ByteBuffer?
-    private var fragmentsBinary = false
+    private var assembler: MessageAssembler
+    let deflate: PerMessageDeflate?
     private var closeSent = false
     private var awaitingPong = false
     private var heartbeat: RepeatedTask?
@@ -38,9 +38,11 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     init(
         core: RealtimeCore, verifier: TokenVerifier, configuration: HubConfiguration, identity: Identity?,
-        failure: TokenVerifier.Failure?, logger: Logger, batcher: DrainBatcher, raw: RawFrameWriter
+        failure: TokenVerifier.Failure?, deflate: PerMessageDeflate?, logger: Logger, batcher: DrainBatcher, raw: RawFrameWriter
     ) {
         self.raw = raw
+        self.deflate = deflate
+        self.assembler = MessageAssembler(limit: WebSocketReader.transportLimit(configuration.limits), deflate: deflate)
         self.batcher = batcher
         self.core = core
         self.verifier = verifier
@@ -135,39 +137,27 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        // RFC 6455 §5.1, §5.2: client frames are masked; no extension is negotiated here, so no RSV bit.
-        guard frame.maskKey != nil, !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return protocolError(context) }
+        // RFC 6455 §5.1, §5.2: client frames are masked; RSV2/3 are never negotiated, RSV1 only on data frames.
+        guard frame.maskKey != nil, !frame.rsv2, !frame.rsv3 else { return protocolError(context) }
         switch frame.opcode {
         case .ping:
-            guard frame.fin else { return protocolError(context) }
+            guard frame.fin, !frame.rsv1 else { return protocolError(context) }
             let pong = WebSocketWire.frame(opcode: WebSocketWire.pong, payload: frame.unmaskedData, allocator: context.channel.allocator)
             raw.write(pong)
             raw.flush()
         case .pong:
             awaitingPong = false
         case .connectionClose:
+            guard !frame.rsv1 else { return protocolError(context) }
             receivedClose(context, frame)
-        case .text, .binary:
-            guard fragments == nil else { return protocolError(context) }
-            if frame.fin {
-                complete(context, frame.unmaskedData, binary: frame.opcode == .binary)
-            } else {
-                fragments = frame.unmaskedData
-                fragmentsBinary = frame.opcode == .binary
-            }
-        case .continuation:
-            guard var buffer = fragments else { return protocolError(context) }
-            var data = frame.unmaskedData
-            guard buffer.readableBytes + data.readableBytes <= WebSocketReader.transportLimit(configuration.limits) else {
-                fragments = nil
-                return sendClose(context, code: .messageTooBig, reason: "message too large")
-            }
-            buffer.writeBuffer(&data)
-            if frame.fin {
-                fragments = nil
-                complete(context, buffer, binary: fragmentsBinary)
-            } else {
-                fragments = buffer
+        case .text, .binary, .continuation:
+            switch assembler.receive(frame, allocator: context.channel.allocator) {
+            case .partial:
+                break
+            case .message(let buffer, let binary):
+                complete(context, buffer, binary: binary)
+            case .failure(let code, let reason):
+                sendClose(context, code: CloseCode(rawValue: code), reason: reason)
             }
         default:
             protocolError(context)
@@ -231,8 +221,13 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let close = session.take(swapping: &outgoing)
         let wrote = !outgoing.isEmpty
         let allocator = context.channel.allocator
+        let minimum = configuration.websocket.compressionMinBytes
         for frame in outgoing {
-            raw.write(batcher.frames.value.textFrame(frame, allocator: allocator))
+            if let deflate, frame.readableBytes >= minimum {
+                raw.write(batcher.frames.value.compressedTextFrame(frame, windowBits: deflate.serverWindowBits, allocator: allocator))
+            } else {
+                raw.write(batcher.frames.value.textFrame(frame, allocator: allocator))
+            }
         }
         if outgoing.capacity > 64 {
             outgoing = CircularBuffer(initialCapacity: 4)

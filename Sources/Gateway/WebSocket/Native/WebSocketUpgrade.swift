@@ -20,12 +20,23 @@ struct WebSocketUpgrade: Sendable {
     struct Decision: Sendable {
         var identity: Identity?
         var failure: TokenVerifier.Failure?
+        /// permessage-deflate, when enabled and offered.
+        var deflate: PerMessageDeflate?
+        var requestID: String
+
+        /// Headers of the 101 response.
+        var responseHeaders: HTTPHeaders {
+            var headers = HTTPHeaders([("X-Request-ID", requestID)])
+            if let deflate { headers.add(name: "Sec-WebSocket-Extensions", value: deflate.responseHeader) }
+            return headers
+        }
     }
 
     /// Why an upgrade request is answered over HTTP instead of upgraded.
     struct Refusal: Sendable, Error {
         var code: ErrorCode
         var message: String
+        var requestID: String
     }
 
     enum Outcome: Sendable {
@@ -36,29 +47,34 @@ struct WebSocketUpgrade: Sendable {
     var maxFrameSize: Int { WebSocketReader.transportLimit(configuration.limits) }
 
     func decide(_ head: HTTPRequestHead) async -> Outcome {
+        let requestID = RequestID.pick(head.headers["X-Request-ID"].first)
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.first.map(String.init) == Self.path else {
-            return .refuse(Refusal(code: .notFound, message: "no WebSocket endpoint here; use \(Self.path)"))
+            return .refuse(Refusal(code: .notFound, message: "no WebSocket endpoint here; use \(Self.path)", requestID: requestID))
         }
         guard !core.registry.isDraining else {
-            return .refuse(Refusal(code: .serviceUnavailable, message: "this node is shutting down; connect to another"))
+            return .refuse(
+                Refusal(code: .serviceUnavailable, message: "this node is shutting down; connect to another", requestID: requestID))
         }
         let origins = configuration.allowedOrigins
         if !origins.isEmpty {
             // Every Origin header must be allowed: a request carrying several is not let through on its first.
             let given = head.headers["Origin"]
             guard !given.isEmpty, given.allSatisfy(origins.contains) else {
-                return .refuse(Refusal(code: .forbidden, message: "origin not allowed"))
+                return .refuse(Refusal(code: .forbidden, message: "origin not allowed", requestID: requestID))
             }
         }
-        guard let token = Self.token(head, query: parts.count > 1 ? String(parts[1]) : nil) else {
-            return .upgrade(Decision(identity: nil, failure: nil))
+        let deflate = configuration.websocket.compression
+            ? PerMessageDeflate.negotiate(head.headers["Sec-WebSocket-Extensions"]) : nil
+        var decision = Decision(identity: nil, failure: nil, deflate: deflate, requestID: requestID)
+        if let token = Self.token(head, query: parts.count > 1 ? String(parts[1]) : nil) {
+            do {
+                decision.identity = try await verifier.verify(token)
+            } catch {
+                decision.failure = error
+            }
         }
-        do {
-            return .upgrade(Decision(identity: try await verifier.verify(token), failure: nil))
-        } catch {
-            return .upgrade(Decision(identity: nil, failure: error))
-        }
+        return .upgrade(decision)
     }
 
     static func token(_ head: HTTPRequestHead, query: String?) -> String? {
@@ -79,6 +95,6 @@ struct WebSocketUpgrade: Sendable {
     func makeHandler(_ decision: Decision, loop: any EventLoop, raw: RawFrameWriter, logger: Logger) -> WebSocketSessionHandler {
         WebSocketSessionHandler(
             core: core, verifier: verifier, configuration: configuration, identity: decision.identity, failure: decision.failure,
-            logger: logger, batcher: batchers.batcher(for: loop), raw: raw)
+            deflate: decision.deflate, logger: logger, batcher: batchers.batcher(for: loop), raw: raw)
     }
 }

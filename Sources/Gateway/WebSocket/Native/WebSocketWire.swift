@@ -15,11 +15,12 @@ enum WebSocketWire {
         length < 126 ? 2 : length <= 0xFFFF ? 4 : 10
     }
 
-    /// One frame: header and a copy of `payload`.
-    static func frame(opcode: UInt8, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// One frame: header and a copy of `payload`; `compressed` sets RSV1
+    /// (permessage-deflate, RFC 7692 §6).
+    static func frame(opcode: UInt8, payload: ByteBuffer, compressed: Bool = false, allocator: ByteBufferAllocator) -> ByteBuffer {
         let length = payload.readableBytes
         var buffer = allocator.buffer(capacity: headerSize(length) + length)
-        buffer.writeInteger(0x80 | opcode)
+        buffer.writeInteger(0x80 | (compressed ? 0x40 : 0) | opcode)
         if length < 126 {
             buffer.writeInteger(UInt8(length))
         } else if length <= 0xFFFF {
@@ -51,15 +52,46 @@ enum WebSocketWire {
 struct FrameCache {
     private var source: ByteBuffer?
     private var framed = ByteBuffer()
+    /// Compressed frames of `source`, by window size.
+    private var compressed: [Int32: ByteBuffer] = [:]
+    private var deflaters: [Int32: MessageDeflater] = [:]
+    /// zlib level of compressed frames.
+    var compressionLevel: Int32 = 6
 
     /// The text frame of `payload`, from the cache when `payload` is the buffer
     /// framed last. Holding `source` keeps its storage alive and shared, so a
     /// buffer with the same readable bytes address and length has the same bytes.
     mutating func textFrame(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         if let source, Self.sameBytes(source, payload) { return framed }
+        remember(payload, allocator: allocator)
+        return framed
+    }
+
+    /// The permessage-deflate text frame of `payload` for a server window of
+    /// `windowBits` (compressed once per loop and window); the plain frame if
+    /// compression fails.
+    mutating func compressedTextFrame(_ payload: ByteBuffer, windowBits: Int32, allocator: ByteBufferAllocator) -> ByteBuffer {
+        if let source, Self.sameBytes(source, payload) {
+            if let frame = compressed[windowBits] { return frame }
+        } else {
+            remember(payload, allocator: allocator)
+        }
+        do {
+            let deflater = try deflaters[windowBits] ?? MessageDeflater(windowBits: windowBits, level: compressionLevel)
+            deflaters[windowBits] = deflater
+            let body = try deflater.compress(payload, allocator: allocator)
+            let frame = WebSocketWire.frame(opcode: WebSocketWire.text, payload: body, compressed: true, allocator: allocator)
+            compressed[windowBits] = frame
+            return frame
+        } catch {
+            return framed
+        }
+    }
+
+    private mutating func remember(_ payload: ByteBuffer, allocator: ByteBufferAllocator) {
         framed = WebSocketWire.frame(opcode: WebSocketWire.text, payload: payload, allocator: allocator)
         source = payload
-        return framed
+        compressed.removeAll(keepingCapacity: true)
     }
 
     private static func sameBytes(_ a: ByteBuffer, _ b: ByteBuffer) -> Bool {
