@@ -1,12 +1,30 @@
 import Foundation
 import Gateway
 import HTTPTypes
+import Hub
 import HubTesting
 import Protocol
 import Testing
 
 @Suite("Server-Sent Events")
 struct StreamTests {
+    @Test func aClosedSessionEndsTheResponse() async throws {
+        try await TestHub.run { hub in
+            let token = try await hub.token()
+            let probe = SSEProbe(port: hub.port, path: "/api/v1/stream?topics=application:end:status&token=\(token)")
+            #expect(try await probe.next().event == "subscribed")
+            hub.server.core.registry.drain()
+            #expect(try await probe.next().event == "reconnect")
+            // The response ends (its last chunk arrives): not a timeout.
+            do {
+                let extra = try await probe.next(timeout: 10)
+                Issue.record("unexpected message after reconnect: \(extra.data)")
+            } catch let error as ProbeError {
+                #expect(error.description.contains("stream ended"))
+            }
+        }
+    }
+
     @Test func streamDeliversEventsWithResumableIDs() async throws {
         try await TestHub.run { hub in
             let token = try await hub.token()

@@ -66,18 +66,20 @@ enum SSEStream {
                         session.send(ByteBuffer())  // an empty buffer is written as an SSE comment
                     }
                 }
+                defer { group.cancelAll() }
                 while let output = await session.next() {
                     switch output {
                     case .frames(let frames):
                         try await writer.write(contentsOf: frames.map(Self.message))
                     case .close(let request):
                         if let final = request.finalFrame { try await writer.write(Self.message(final)) }
-                        group.cancelAll()
                         return
                     }
                 }
-                group.cancelAll()
             }
+            // Ends the response (the last chunk): a closed session ends the stream,
+            // so the client sees `reconnect`/`error` and then the end, and reconnects.
+            try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
     }
