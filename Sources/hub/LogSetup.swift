@@ -7,7 +7,14 @@ enum LogSetup {
     /// the only place that bootstraps logging).
     static func logger(_ configuration: HubConfiguration) -> Logger {
         let level = Logger.Level(rawValue: configuration.log.level) ?? .info
+        // `json` or `text`; unset: text on a terminal, JSON otherwise (a log collector).
+        let json = configuration.log.format.map { $0 == "json" } ?? (isatty(2) == 0)
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
