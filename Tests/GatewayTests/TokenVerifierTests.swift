@@ -34,6 +34,37 @@ struct TokenVerifierTests {
         #expect(identity.roles == [RoleGrant(role: "admin")])
     }
 
+    @Test func aCachedTokenIsStillRefusedOnceExpired() async throws {
+        let verifier = try await verifier { $0.auth.leewaySeconds = 0; $0.auth.tokenCacheSeconds = 300 }
+        let now = Date()
+        let token = try await hs256(claims(exp: now.addingTimeInterval(60)))
+        _ = try await verifier.verify(token, now: now)
+        #expect(verifier.cache?.count == 1)
+        #expect(try await verifier.verify(token, now: now.addingTimeInterval(30)).subject == "alice")
+        await #expect(throws: TokenVerifier.Failure.expired) { try await verifier.verify(token, now: now.addingTimeInterval(61)) }
+        #expect(verifier.cache?.count == 0)
+    }
+
+    @Test func failuresAreNeverCachedAndTheCacheIsBounded() async throws {
+        let verifier = try await verifier { $0.auth.tokenCacheSize = 3 }
+        let forged = try await hs256(claims(), secret: String(repeating: "z", count: 40))
+        for _ in 0..<2 {
+            await #expect(throws: TokenVerifier.Failure.badSignature) { try await verifier.verify(forged) }
+        }
+        for index in 0..<5 {
+            var claims = claims()
+            claims.sub = .init(value: "user\(index)")
+            _ = try await verifier.verify(try await hs256(claims))
+        }
+        #expect(verifier.cache?.count == 3)
+    }
+
+    @Test func theCacheCanBeTurnedOff() async throws {
+        let verifier = try await verifier { $0.auth.tokenCacheSize = 0 }
+        #expect(verifier.cache == nil)
+        _ = try await verifier.verify(try await hs256(claims()))
+    }
+
     @Test func wrongSecretIsABadSignature() async throws {
         let token = try await hs256(claims(), secret: String(repeating: "z", count: 40))
         await #expect(throws: TokenVerifier.Failure.badSignature) { try await verifier().verify(token) }

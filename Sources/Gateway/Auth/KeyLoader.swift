@@ -67,7 +67,9 @@ public enum KeyLoader {
         logger.debug("token verifier ready", metadata: ["hub.auth.algorithms": "\(algorithms.sorted())"])
         return TokenVerifier(
             keys: keys, algorithms: algorithms, kids: kids, issuer: auth.jwtIssuer, audience: auth.jwtAudience,
-            leeway: TimeInterval(auth.leewaySeconds))
+            leeway: TimeInterval(auth.leewaySeconds),
+            cache: auth.tokenCacheSize > 0
+                ? VerifiedTokenCache(capacity: auth.tokenCacheSize, lifetime: TimeInterval(auth.tokenCacheSeconds)) : nil)
     }
 
     private static func readFile(_ path: String) throws -> String {

@@ -15,11 +15,14 @@ public struct TokenVerifier: Sendable {
     let issuer: String?
     let audience: String?
     let leeway: TimeInterval
+    /// Tokens that verified recently (nil: every token is verified every time).
+    public let cache: VerifiedTokenCache?
 
     public init(
         keys: JWTKeyCollection, algorithms: Set<String>, kids: Set<String>, issuer: String?, audience: String?,
-        leeway: TimeInterval
+        leeway: TimeInterval, cache: VerifiedTokenCache? = nil
     ) {
+        self.cache = cache
         self.keys = keys
         self.algorithms = algorithms
         self.kids = kids
@@ -63,6 +66,13 @@ public struct TokenVerifier: Sendable {
     }
 
     public func verify(_ token: String, now: Date = Date()) async throws(Failure) -> Identity {
+        if let cached = cache?.identity(for: token, now: now, leeway: leeway) { return cached }
+        let identity = try await verifyUncached(token, now: now)
+        cache?.store(identity, for: token, now: now)
+        return identity
+    }
+
+    func verifyUncached(_ token: String, now: Date) async throws(Failure) -> Identity {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Data(base64URL: String(parts[0])),
             let header = try? JSONDecoder().decode(Header.self, from: headerData), let alg = header.alg

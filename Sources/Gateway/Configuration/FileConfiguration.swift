@@ -16,6 +16,8 @@ struct FileConfiguration: Decodable {
         var issuer: String?
         var audience: String?
         var leeway_seconds: Int?
+        var token_cache_size: Int?
+        var token_cache_seconds: Int?
     }
 
     struct Log: Decodable {
@@ -67,6 +69,8 @@ struct FileConfiguration: Decodable {
             if let v = a.issuer { c.auth.jwtIssuer = v }
             if let v = a.audience { c.auth.jwtAudience = v }
             if let v = a.leeway_seconds { c.auth.leewaySeconds = v }
+            if let v = a.token_cache_size { c.auth.tokenCacheSize = v }
+            if let v = a.token_cache_seconds { c.auth.tokenCacheSeconds = v }
         }
         if let v = allowed_origins { c.allowedOrigins = v }
         if let l = log {

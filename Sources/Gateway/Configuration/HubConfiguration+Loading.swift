@@ -63,6 +63,8 @@ extension HubConfiguration {
         if let v = env["HUB_JWT_ISSUER"], !v.isEmpty { auth.jwtIssuer = v }
         if let v = env["HUB_JWT_AUDIENCE"], !v.isEmpty { auth.jwtAudience = v }
         if let v = try int("HUB_JWT_LEEWAY_SECONDS") { auth.leewaySeconds = v }
+        if let v = try int("HUB_TOKEN_CACHE_SIZE") { auth.tokenCacheSize = v }
+        if let v = try int("HUB_TOKEN_CACHE_SECONDS") { auth.tokenCacheSeconds = v }
         if let v = env["HUB_ALLOWED_ORIGINS"] {
             allowedOrigins = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
@@ -91,6 +93,8 @@ extension HubConfiguration {
         }
         guard (0...65535).contains(server.port) else { throw ConfigurationError("port must be 0–65535") }
         try positive(server.maxBodyBytes, "max_body_bytes")
+        try positive(auth.tokenCacheSeconds, "auth.token_cache_seconds")
+        if auth.tokenCacheSize < 0 { throw ConfigurationError("auth.token_cache_size must be 0 (off) or more, got \(auth.tokenCacheSize)") }
         try positive(limits.maxMessageBytes, "limits.max_message_bytes")
         try positive(limits.maxSubscriptionsPerConnection, "limits.max_subscriptions_per_connection")
         try positive(limits.maxFramesPerSecond, "limits.max_frames_per_second")

@@ -43,6 +43,10 @@ public struct HubConfiguration: Sendable, Equatable {
         public var jwtAudience: String?
         /// Clock skew tolerated on `exp` and `nbf`.
         public var leewaySeconds = 30
+        /// Verified tokens remembered (by their exact text) to skip re-verifying; 0 = off.
+        public var tokenCacheSize = 10_000
+        /// How long a verified token is remembered (its `exp` is still checked on every use).
+        public var tokenCacheSeconds = 60
     }
 
     public struct Log: Sendable, Equatable {
