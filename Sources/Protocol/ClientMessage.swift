@@ -105,13 +105,19 @@ extension ClientMessage {
 
     /// Decodes one text frame.
     public static func decode(_ bytes: some Collection<UInt8>) throws(ClientMessageError) -> ClientMessage {
+        let tree: JSONValue
+        do {
+            tree = try JSONParser.parse(bytes)
+        } catch {
+            throw ClientMessageError(code: .invalidJSON, message: "frame is not valid JSON")
+        }
         let raw: Raw
         do {
-            raw = try JSONDecoder().decode(Raw.self, from: Data(bytes))
+            raw = try JSONValueDecoder().decode(Raw.self, from: tree)
         } catch let error as DecodingError {
             throw Self.classify(error)
         } catch {
-            throw ClientMessageError(code: .invalidJSON, message: "frame is not valid JSON")
+            throw ClientMessageError(code: .invalidMessage, message: "frame has the wrong shape")
         }
         let id = raw.id
         if let id, id.utf8.count > maxIDBytes {

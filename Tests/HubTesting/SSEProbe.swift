@@ -63,13 +63,18 @@ public final class SSEProbe: Sendable {
                         raw.removeSubrange(..<end.upperBound)
                         headDone = true
                     }
+                    var ended = false
                     if chunked {
                         while let line = raw.firstRange(of: Array("\r\n".utf8)) {
                             guard let size = Int(String(decoding: raw[..<line.lowerBound], as: UTF8.self), radix: 16) else { return }
                             guard raw.count >= line.upperBound + size + 2 else { break }
                             body += raw[line.upperBound..<line.upperBound + size]
                             raw.removeSubrange(..<(line.upperBound + size + 2))
-                            if size == 0 { return }
+                            // The last chunk: the messages read with it are still handed out below.
+                            if size == 0 {
+                                ended = true
+                                break
+                            }
                         }
                     } else {
                         body += raw
@@ -90,6 +95,7 @@ public final class SSEProbe: Sendable {
                         }
                         if hasData { continuation.yield(message) }
                     }
+                    if ended { return }
                 }
             }
         }

@@ -39,7 +39,7 @@ enum JSONBody {
         }
         guard buffer.readableBytes > 0 else { throw APIError(.validationError, "request body is empty") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try JSONValueDecoder().decode(T.self, from: buffer.readableBytesView)
         } catch let error as DecodingError {
             throw APIError(.validationError, DecodingErrorDescription.describe(error))
         }

@@ -50,16 +50,15 @@ enum OperationRequestBody {
     static func decode<T: Decodable & Sendable>(_ type: T.Type, from request: Request, limit: Int) async throws -> Decoded<T> {
         let buffer = try await read(request, limit: limit)
         guard buffer.readableBytes > 0 else { throw APIError(.validationError, "request body is empty") }
-        let data = Data(buffer.readableBytesView)
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: data)
+            json = try JSONParser.parse(buffer.readableBytesView)
         } catch {
             throw APIError(.validationError, "body is not valid JSON", details: ["reason": "invalid_json"])
         }
         guard json.isObject else { throw APIError(.validationError, "body must be a JSON object", details: ["reason": "not_an_object"]) }
         do {
-            let value = try JSONDecoder().decode(T.self, from: data)
+            let value = try JSONValueDecoder().decode(T.self, from: json)
             var writer = JSONWriter()
             writer.value(json)
             return Decoded(value: value, canonical: String(decoding: writer.bytes, as: UTF8.self))
