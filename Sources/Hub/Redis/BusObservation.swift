@@ -6,9 +6,10 @@ public enum BusObservation: Sendable, Equatable {
     case event(Event)
     /// The subscriber connection was lost: events may be missed until `resumed`.
     case interrupted
-    /// The subscriber is back and the exact topics of local sessions were
-    /// recovered. Observed events of the meantime were not replayed: re-read
-    /// whatever state the observer keeps (e.g. wake every long-poll).
+    /// The subscriber is back. The events recovered for the exact topics of
+    /// local sessions were passed on (as `.event`, before this); events of
+    /// other topics published meanwhile were not: re-read whatever state the
+    /// observer keeps (e.g. wake every long-poll).
     case resumed
 }
 

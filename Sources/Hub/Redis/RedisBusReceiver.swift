@@ -82,12 +82,13 @@ final class RedisBusReceiver: Sendable {
         guard store.keys.channel(TopicKey(tenant: event.tenant, topic: event.topic)) == message.channel else {
             return malformed(message, RedisEventCodec.DecodingError(reason: "the event's tenant or topic is not its channel's"))
         }
-        deliver(event, recovering: false)
+        deliver(event, channel: message.channel)
     }
 
-    private func deliver(_ event: Event, recovering: Bool) {
+    /// Delivers a live event (`channel`: where it came from) or a recovered one (`channel` nil).
+    private func deliver(_ event: Event, channel: String?) {
         let handlers = table.withLock { table -> [@Sendable (BusObservation) -> Void]? in
-            guard table.accept(event, recovering: recovering) else { return nil }
+            guard table.accept(event, channel: channel) else { return nil }
             return table.handlers(for: event.topic)
         }
         guard let handlers else { return }
@@ -108,8 +109,16 @@ final class RedisBusReceiver: Sendable {
     // MARK: - Reconnects
 
     private func connected() async {
-        let (plan, wasInterrupted) = table.withLock { ($0.connected(), $0.interrupted) }
+        let (plan, wasInterrupted, generation) = table.withLock { ($0.connected(), $0.interrupted, $0.generation) }
         for (waiter, result) in plan.resumed { waiter.resume(returning: result) }
+        if !plan.positions.isEmpty {
+            // Confirmed now, so a position read now is a valid cursor.
+            if let positions = try? await store.positions(plan.positions) {
+                table.withLock { table in
+                    for (key, offset) in positions { table.setPosition(key, offset, generation: generation) }
+                }
+            }
+        }
         guard wasInterrupted else { return }
         await recover(plan)
         table.withLock { $0.recovered() }
@@ -135,7 +144,7 @@ final class RedisBusReceiver: Sendable {
             while let (key, events) = await group.next() {
                 running -= 1
                 if let events {
-                    for event in events { deliver(event, recovering: true) }
+                    for event in events { deliver(event, channel: nil) }
                     recovered += events.count
                 } else {
                     unrecoverable.append(key)

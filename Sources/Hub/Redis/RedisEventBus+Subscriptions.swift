@@ -93,25 +93,36 @@ extension RedisEventBus {
         let patterns = targets.filter { !$0.isChannel }
         if !channels.isEmpty {
             var failure: HubError?
+            var parked = false
             do {
                 try await subscriber.subscribe(channels.map(name))
             } catch {
                 failure = .redis(error, while: "subscribing")
+                parked = Self.waitsForReconnect(error)
             }
-            let (resumed, positions) = receiver.table.withLock { $0.subscribed(channels, error: failure) }
+            let (resumed, positions) = receiver.table.withLock { $0.subscribed(channels, error: failure, parked: parked) }
             for (waiter, result) in resumed { waiter.resume(returning: result) }
             if !positions.isEmpty { await readPositions(positions) }
         }
         if !patterns.isEmpty {
             var failure: HubError?
+            var parked = false
             do {
                 try await subscriber.psubscribe(patterns.map(name))
             } catch {
                 failure = .redis(error, while: "subscribing")
+                parked = Self.waitsForReconnect(error)
             }
-            let (resumed, _) = receiver.table.withLock { $0.subscribed(patterns, error: failure) }
+            let (resumed, _) = receiver.table.withLock { $0.subscribed(patterns, error: failure, parked: parked) }
             for (waiter, result) in resumed { waiter.resume(returning: result) }
         }
+    }
+
+    /// Whether a failed (p)subscribe will be confirmed by the subscriber's
+    /// reconnect: it keeps every requested name in its set and subscribes
+    /// them all again, then reports `.connected`/`.resubscribed`.
+    static func waitsForReconnect(_ error: RedisError) -> Bool {
+        error.code == .notConnected || error.code == .connectionClosed || error.code == .connectionFailed
     }
 
     private func unsubscribe(_ targets: [Target]) async {

@@ -45,6 +45,10 @@ struct RedisSubscriptionTable {
         var confirmed = false
         /// Part of the batch being performed.
         var inFlight = false
+        /// Its subscribe failed because the subscriber is disconnected: the
+        /// name is in the subscriber's set and is confirmed when it is back
+        /// (`.connected`/`.resubscribed`); not sent again meanwhile.
+        var parked = false
         /// Exact targets: the last offset delivered, or the position read once confirmed.
         var cursor: Offset?
     }
@@ -74,6 +78,8 @@ struct RedisSubscriptionTable {
         /// Wildcard subscriptions: they cannot be recovered, close their sessions.
         var patterns: [TopicKey] = []
         var resumed: [(Waiter, Result<Void, HubError>)] = []
+        /// Exact topics confirmed only now (they were parked): read their position.
+        var positions: [TopicKey] = []
     }
 
     private(set) var entries: [Target: Entry] = [:]
@@ -155,7 +161,7 @@ struct RedisSubscriptionTable {
     mutating func nextBatch() -> Batch? {
         guard !stopped else { return nil }
         var subscribe: [Target] = []
-        for (target, entry) in entries where entry.waiting > 0 && !entry.confirmed && !entry.inFlight {
+        for (target, entry) in entries where entry.waiting > 0 && !entry.confirmed && !entry.inFlight && !entry.parked {
             subscribe.append(target)
         }
         if !subscribe.isEmpty {
@@ -179,8 +185,19 @@ struct RedisSubscriptionTable {
 
     /// A subscribe of `targets` finished. Returns the waiters to resume and
     /// the exact topics whose position should be read (no cursor yet).
-    mutating func subscribed(_ targets: [Target], error: HubError?) -> (resumed: [(Waiter, Result<Void, HubError>)], positions: [TopicKey]) {
+    /// `parked`: it failed only because the subscriber is disconnected; the
+    /// waiters keep waiting for the reconnect (or their timeout).
+    mutating func subscribed(
+        _ targets: [Target], error: HubError?, parked: Bool = false
+    ) -> (resumed: [(Waiter, Result<Void, HubError>)], positions: [TopicKey]) {
         var positions: [TopicKey] = []
+        if error != nil, parked {
+            for target in targets where entries[target] != nil {
+                entries[target]!.inFlight = false
+                entries[target]!.parked = true
+            }
+            return ([], [])
+        }
         for target in targets where entries[target] != nil {
             entries[target]!.inFlight = false
             if error == nil {
@@ -230,17 +247,19 @@ struct RedisSubscriptionTable {
 
     // MARK: - Incoming events
 
-    /// Whether a message is another copy of the previous one (same channel and offset).
-    mutating func isRepeat(channel: String, offset: Offset) -> Bool {
-        if let last = lastMessage, last.offset == offset, last.channel == channel { return true }
-        lastMessage = (channel, offset)
-        return false
+    /// Whether a message is another copy of the last one delivered (same channel and offset).
+    func isRepeat(channel: String, offset: Offset) -> Bool {
+        guard let last = lastMessage else { return false }
+        return last.offset == offset && last.channel == channel
     }
 
-    /// Whether a live event is to be delivered (and then advances the cursor):
-    /// not while the subscriber is being recovered, not a copy of one delivered.
-    mutating func accept(_ event: Event, recovering: Bool = false) -> Bool {
+    /// Whether a live event (received on `channel`) is to be delivered, and
+    /// then advances the cursor: not while the subscriber is being
+    /// recovered, not a copy of one delivered. `channel` nil: a recovered event.
+    mutating func accept(_ event: Event, channel: String?) -> Bool {
+        let recovering = channel == nil
         if interrupted && !recovering { return false }
+        if let channel { lastMessage = (channel, event.offset) }
         let target = Target.exact(TopicKey(tenant: event.tenant, topic: event.topic))
         guard let entry = entries[target] else { return true }
         if let cursor = entry.cursor, event.offset.isAfter(cursor) == false { return false }
@@ -258,15 +277,17 @@ struct RedisSubscriptionTable {
     }
 
     /// The subscriber is connected with every subscription in its set
-    /// confirmed (`.connected` or `.resubscribed`). Marks them confirmed and
-    /// returns what to recover: with `interrupted`, every confirmed target
-    /// with references; otherwise nothing.
+    /// confirmed (`.connected` or `.resubscribed`). Marks them confirmed
+    /// (resuming parked waiters) and returns what to recover: with
+    /// `interrupted`, every target with references that was confirmed
+    /// before; otherwise nothing.
     mutating func connected() -> RecoveryPlan {
         var plan = RecoveryPlan()
         var confirmedNow: Set<Target> = []
         for (target, entry) in entries where entry.requested && !entry.inFlight {
             if !entry.confirmed { confirmedNow.insert(target) }
             entries[target]!.confirmed = true
+            entries[target]!.parked = false
         }
         if !confirmedNow.isEmpty {
             for (id, pending) in waiters where !pending.remaining.isDisjoint(with: confirmedNow) {
@@ -280,8 +301,10 @@ struct RedisSubscriptionTable {
                 }
             }
         }
+        for case .exact(let key) in confirmedNow where entries[.exact(key)]?.cursor == nil { plan.positions.append(key) }
         guard interrupted else { return plan }
-        for (target, entry) in entries where entry.refs > 0 && entry.confirmed {
+        // Targets confirmed only now had no message flowing before: nothing to recover.
+        for (target, entry) in entries where entry.refs > 0 && entry.confirmed && !confirmedNow.contains(target) {
             switch target {
             case .exact(let key): plan.exact.append((key, entry.cursor))
             case .pattern(let key): plan.patterns.append(key)
