@@ -29,7 +29,7 @@ import Synchronization
 ///   loss (`resync`) — never a silent gap. Observers get `.interrupted` and
 ///   `.resumed`.
 final class RedisBusReceiver: Sendable {
-    let table = Mutex(RedisSubscriptionTable())
+    let table = Mutex(BusSubscriptionTable())
     let store: RedisTopicStore
     let distributor: Distributor
     let metrics: HubMetrics
@@ -127,7 +127,7 @@ final class RedisBusReceiver: Sendable {
 
     /// Reads what each exact topic missed (a few topics at a time), delivers
     /// it in order, and closes the sessions of what cannot be recovered.
-    private func recover(_ plan: RedisSubscriptionTable.RecoveryPlan) async {
+    private func recover(_ plan: BusSubscriptionTable.RecoveryPlan) async {
         var unrecoverable = plan.patterns
         var readable: [(key: TopicKey, cursor: Offset)] = []
         for item in plan.exact {

@@ -4,7 +4,7 @@ import Protocol
 import Redis
 
 extension RedisEventBus {
-    typealias Target = RedisSubscriptionTable.Target
+    typealias Target = BusSubscriptionTable.Target
 
     /// Takes a reference on each target and waits until Redis confirmed
     /// them all (at most `subscribeTimeout`). The references stay whether or
@@ -19,7 +19,7 @@ extension RedisEventBus {
         let result = await withTaskGroup(of: Result<Void, HubError>?.self) { group in
             group.addTask {
                 await withTaskCancellationHandler {
-                    await withCheckedContinuation { (waiter: RedisSubscriptionTable.Waiter) in
+                    await withCheckedContinuation { (waiter: CheckedContinuation<Result<Void, HubError>, Never>) in
                         if let now = receiver.table.withLock({ $0.register(id, targets, waiter, cancelled: Task.isCancelled) }) {
                             waiter.resume(returning: now)
                         } else {

@@ -16,11 +16,13 @@ import Protocol
 ///   a time to a single pump; a target's subscribe and unsubscribe therefore
 ///   reach the subscriber in the order they were decided, whatever the
 ///   interleaving of attach and detach calls.
+/// - **Waiters** are opaque (`Waiter`: a continuation in the bus, anything
+///   in tests): the table says whom to resume with what.
 /// - **Cursors.** For each exact topic the offset of the last event this
 ///   node delivered (or its position read right after it was confirmed), to
 ///   fill a gap after the subscriber reconnects, and to drop copies of
 ///   events already delivered.
-struct RedisSubscriptionTable {
+struct RedisSubscriptionTable<Waiter> {
     enum Target: Hashable, Sendable {
         /// A concrete topic: `SUBSCRIBE` its channel.
         case exact(TopicKey)
@@ -52,8 +54,6 @@ struct RedisSubscriptionTable {
         /// Exact targets: the last offset delivered, or the position read once confirmed.
         var cursor: Offset?
     }
-
-    typealias Waiter = CheckedContinuation<Result<Void, HubError>, Never>
 
     struct Pending {
         var remaining: Set<Target>
@@ -364,3 +364,6 @@ struct RedisSubscriptionTable {
         Set(entries.filter { $0.value.refs > 0 || $0.value.waiting > 0 }.keys)
     }
 }
+
+/// The table as the bus uses it: waiters are continuations.
+typealias BusSubscriptionTable = RedisSubscriptionTable<CheckedContinuation<Result<Void, HubError>, Never>>
