@@ -146,7 +146,7 @@ struct RedisEventBusTests {
     func redisDownAndBack() async throws {
         try await withRedisServer { server in
             var options = RedisNodeOptions()
-            options.subscribeTimeout = .milliseconds(300)
+            options.subscribeTimeout = .seconds(3)
             try await withRedisNode(server, options: options) { node in
                 let recorder = ObservationRecorder()
                 _ = try await node.bus.observe(topic("operation:*:progress"), recorder.handler)

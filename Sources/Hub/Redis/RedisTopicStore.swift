@@ -93,7 +93,8 @@ struct RedisTopicStore: Sendable {
 
     /// Events after `offset` (all or nothing, see ``EventBus``).
     func history(_ key: TopicKey, after offset: Offset?, limit: Int) async throws(HubError) -> HistoryPage {
-        let limit = max(0, limit)
+        // Bounded so that `limit + 1` (the COUNT that tells truncation) cannot overflow.
+        let limit = min(max(0, limit), 1_000_000)
         // An offset of another kind of epoch can only get resync; an offset
         // at the largest possible id has no exclusive start (XRANGE refuses it).
         let unreadable = offset.map { !$0.epoch.hasPrefix("r") || ($0.major == .max && $0.minor == .max) } ?? false
