@@ -206,6 +206,8 @@ struct RedisEventBusTests {
                     _ = try await subscribe(b, wildcard, ["operation:*:progress"])
                     let quiet = try b.session("carol")
                     _ = try await subscribe(b, quiet, ["operation:op_quiet:progress"])
+                    // The sync markers are out: they reach B before e1 (one connection, in order).
+                    await b.bus.subscriptionsSettled()
                     let e1 = try await publish(a, progress, count: 1)
                     #expect(try await nextFrames(exact) == frames(e1))
                     #expect(try await nextFrames(wildcard) == frames(e1))

@@ -40,7 +40,7 @@ struct RedisSubscriptionTableTests {
         }
     }
 
-    @Test("the first attach subscribes; confirmation resumes it and asks for the position; later attaches return at once")
+    @Test("the first attach subscribes; confirmation resumes it and asks for a sync marker; later attaches return at once")
     func firstAttach() {
         var table = Table()
         #expect(attach(&table, [k1], waiter: 1))
@@ -138,8 +138,7 @@ struct RedisSubscriptionTableTests {
         var table = Table()
         attach(&table, [k1], waiter: 1)
         confirmAll(&table)
-        let generation = table.generation
-        table.setPosition(key("operation:op_1:progress"), Offset(epoch: "rx", major: 5), generation: generation)
+        table.synced(key("operation:op_1:progress"), Offset(epoch: "rx", major: 5))
         let e5 = makeEvent("operation:op_1:progress", epoch: "rx", position: 5)
         let e6 = makeEvent("operation:op_1:progress", epoch: "rx", position: 6)
         #expect(table.accept(e5, channel: "c") == false, "at the cursor: a copy")
@@ -164,18 +163,32 @@ struct RedisSubscriptionTableTests {
         #expect(table.accept(makeEvent("operation:op_1:progress", epoch: "ry", position: 8), channel: "c") == true)
     }
 
-    @Test("a position is kept only when no cursor is known and no reconnect happened since it was read")
-    func positions() {
+    @Test("sync markers: an event published before the marker is delivered before it; the cursor never moves back")
+    func syncMarkers() {
         var table = Table()
         attach(&table, [k1, k2], waiter: 1)
         confirmAll(&table)
-        let before = table.generation
+        let k = key("operation:op_1:progress")
+        // Published after the confirmation, before the marker: it arrives first and is delivered.
+        let e3 = makeEvent("operation:op_1:progress", epoch: "rx", position: 3)
+        #expect(table.accept(e3, channel: "c") == true)
+        table.synced(k, Offset(epoch: "rx", major: 3))
+        #expect(table.entries[k1]?.cursor == e3.offset)
+        // A marker of another node, behind this node's cursor, does not move it back.
+        let e5 = makeEvent("operation:op_1:progress", epoch: "rx", position: 5)
+        #expect(table.accept(e5, channel: "c") == true)
+        table.synced(k, Offset(epoch: "rx", major: 4))
+        #expect(table.entries[k1]?.cursor == e5.offset)
+        // A topic without events: the marker's position is where recovery starts.
+        table.synced(key("operation:op_2:progress"), Offset(epoch: "rx", major: 0))
+        #expect(table.entries[k2]?.cursor == Offset(epoch: "rx", major: 0))
+        // Ignored while interrupted, and for topics without an exact subscription.
         table.interrupt()
-        table.setPosition(key("operation:op_1:progress"), Offset(epoch: "rx", major: 1), generation: before)
-        #expect(table.entries[k1]?.cursor == nil)
-        table.setPosition(key("operation:op_2:progress"), Offset(epoch: "rx", major: 2), generation: table.generation)
-        table.setPosition(key("operation:op_2:progress"), Offset(epoch: "rx", major: 1), generation: table.generation)
-        #expect(table.entries[k2]?.cursor == Offset(epoch: "rx", major: 2))
+        table.synced(k, Offset(epoch: "rx", major: 9))
+        #expect(table.entries[k1]?.cursor == e5.offset)
+        table.recovered()
+        table.synced(key("operation:op_7:progress"), Offset(epoch: "rx", major: 1))
+        #expect(table.entries[.exact(key("operation:op_7:progress"))] == nil)
     }
 
     @Test("after an interruption: exact keys with their cursors, wildcard keys to close, observers left out")

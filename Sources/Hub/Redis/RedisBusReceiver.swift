@@ -18,6 +18,7 @@ import Synchronization
 /// - `.disconnected`: messages are missed until `.resubscribed`; from now on
 ///   live messages are dropped too (some channels are confirmed again before
 ///   others, and their messages would overtake the missed ones).
+/// - A sync marker (``RedisBusScripts/sync``) moves the topic's cursor.
 /// - `.resubscribed`: for each exact topic of local sessions, the events
 ///   after this node's cursor are read from the topic's stream and delivered
 ///   in order, then live messages flow again (those already delivered by the
@@ -64,6 +65,12 @@ final class RedisBusReceiver: Sendable {
     // MARK: - Messages
 
     func receive(_ message: RedisPubSubMessage) {
+        if let (key, offset) = RedisEventCodec.decodeSync(message.payload) {
+            guard store.keys.channel(key) == message.channel else {
+                return malformed(message, RedisEventCodec.DecodingError(reason: "a sync marker for another channel"))
+            }
+            return table.withLock { $0.synced(key, offset) }
+        }
         var body = message.payload
         let offset: Offset
         do {
@@ -109,16 +116,10 @@ final class RedisBusReceiver: Sendable {
     // MARK: - Reconnects
 
     private func connected() async {
-        let (plan, wasInterrupted, generation) = table.withLock { ($0.connected(), $0.interrupted, $0.generation) }
+        let (plan, wasInterrupted) = table.withLock { ($0.connected(), $0.interrupted) }
         for (waiter, result) in plan.resumed { waiter.resume(returning: result) }
-        if !plan.positions.isEmpty {
-            // Confirmed now, so a position read now is a valid cursor.
-            if let positions = try? await store.positions(plan.positions) {
-                table.withLock { table in
-                    for (key, offset) in positions { table.setPosition(key, offset, generation: generation) }
-                }
-            }
-        }
+        // Confirmed only now: their markers arrive once this handler returns.
+        if !plan.positions.isEmpty { try? await store.sync(plan.positions) }
         guard wasInterrupted else { return }
         await recover(plan)
         table.withLock { $0.recovered() }

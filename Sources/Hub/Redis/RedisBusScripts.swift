@@ -137,16 +137,24 @@ enum RedisBusScripts {
         return {epoch, created, last, deleted, floor, entries}
         """)
 
-    /// The current position of topics, for a node that just subscribed:
-    /// `<epoch>:<last entry id>` (`0-0` without entries) per topic.
+    /// Marks where topics stand, in band, for a node that just subscribed:
+    /// publishes `sync <epoch>:<last entry id> <topic> <tenant>` (`0-0`
+    /// without entries) on each topic's channel. The marker reaches every
+    /// subscriber of the channel in order with the events: each event up to
+    /// that position was published before it, each later one after it, so a
+    /// node that receives the marker knows that it is up to date there (see
+    /// ``RedisSubscriptionTable/synced(_:_:)``). A position merely *read*
+    /// would not do: an event published just before the read may still be on
+    /// its way to the subscriber.
     ///
     /// `KEYS` pairs of stream, meta; `ARGV[1]` a fresh epoch, `ARGV[2]` the
-    /// placeholder TTL in ms. A topic without an epoch gets the fresh one
-    /// now (with `created` telling whether a stream exists), so that a
-    /// history lost later is told apart from a topic that had no event.
-    static let position = RedisScript(
+    /// placeholder TTL in ms, then per topic its channel, topic and tenant.
+    /// A topic without an epoch gets the fresh one now (with `created`
+    /// telling whether a stream exists), so that a history lost later is told
+    /// apart from a topic that had no event.
+    static let sync = RedisScript(
         """
-        local out = {}
+        local a = 3
         for i = 1, #KEYS, 2 do
           local stream, meta = KEYS[i], KEYS[i + 1]
           local exists = redis.call('EXISTS', stream) == 1
@@ -165,9 +173,10 @@ enum RedisBusScripts {
             local entries = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
             if entries[1] then last = entries[1][1] end
           end
-          out[#out + 1] = epoch .. ':' .. last
+          redis.call('PUBLISH', ARGV[a], 'sync ' .. epoch .. ':' .. last .. ' ' .. ARGV[a + 1] .. ' ' .. ARGV[a + 2])
+          a = a + 3
         end
-        return out
+        return #KEYS / 2
         """)
 
     /// Acknowledges a malformed ingest entry and copies it to the dead-letter

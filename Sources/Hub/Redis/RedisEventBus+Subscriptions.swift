@@ -102,7 +102,7 @@ extension RedisEventBus {
             }
             let (resumed, positions) = receiver.table.withLock { $0.subscribed(channels, error: failure, parked: parked) }
             for (waiter, result) in resumed { waiter.resume(returning: result) }
-            if !positions.isEmpty { await readPositions(positions) }
+            if !positions.isEmpty { await sync(positions) }
         }
         if !patterns.isEmpty {
             var failure: HubError?
@@ -135,17 +135,15 @@ extension RedisEventBus {
         receiver.table.withLock { $0.unsubscribed(targets) }
     }
 
-    /// Reads where the newly confirmed topics stand, as their cursors for a
-    /// later recovery (dropped if the subscriber reconnected meanwhile).
-    private func readPositions(_ topics: [TopicKey]) async {
-        let generation = receiver.table.withLock { $0.generation }
+    /// Publishes sync markers for newly confirmed topics: their cursors
+    /// start where the markers say (see ``RedisBusScripts/sync``). Without a
+    /// marker, a topic that had no event yet cannot be recovered after a
+    /// reconnect (its sessions are closed instead).
+    private func sync(_ topics: [TopicKey]) async {
         do {
-            let positions = try await store.positions(topics)
-            receiver.table.withLock { table in
-                for (key, offset) in positions { table.setPosition(key, offset, generation: generation) }
-            }
+            try await store.sync(topics)
         } catch {
-            logger.debug("could not read topic positions", metadata: ["hub.error": "\(error)"])
+            logger.debug("could not publish sync markers", metadata: ["hub.error": "\(error)"])
         }
     }
 

@@ -94,6 +94,17 @@ public enum RedisEventCodec {
         return offset
     }
 
+    /// A sync marker (``RedisBusScripts/sync``): `sync <offset> <topic> <tenant>`;
+    /// nil when the message is not one (an event, or garbage).
+    public static func decodeSync(_ bytes: ByteBuffer) -> (key: TopicKey, offset: Offset)? {
+        guard bytes.readableBytesView.starts(with: "sync ".utf8) else { return nil }
+        let parts = String(buffer: bytes).split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, let offset = Offset(String(parts[1])), offset.epoch.hasPrefix("r"),
+            let topic = try? Topic(String(parts[2])), !topic.isPattern
+        else { return nil }
+        return (TopicKey(tenant: String(parts[3]), topic: topic), offset)
+    }
+
     /// A stream id (`ms-seq`) of epoch `epoch` as an offset.
     public static func offset(epoch: String, streamID: String) -> Offset? {
         guard let offset = Offset("\(epoch):\(streamID)"), offset.epoch == epoch else { return nil }

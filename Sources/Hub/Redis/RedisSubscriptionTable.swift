@@ -19,9 +19,9 @@ import Protocol
 /// - **Waiters** are opaque (`Waiter`: a continuation in the bus, anything
 ///   in tests): the table says whom to resume with what.
 /// - **Cursors.** For each exact topic the offset of the last event this
-///   node delivered (or its position read right after it was confirmed), to
-///   fill a gap after the subscriber reconnects, and to drop copies of
-///   events already delivered.
+///   node delivered (or of the sync marker published right after it was
+///   confirmed), to fill a gap after the subscriber reconnects, and to drop
+///   copies of events already delivered.
 struct RedisSubscriptionTable<Waiter> {
     enum Target: Hashable, Sendable {
         /// A concrete topic: `SUBSCRIBE` its channel.
@@ -51,7 +51,7 @@ struct RedisSubscriptionTable<Waiter> {
         /// name is in the subscriber's set and is confirmed when it is back
         /// (`.connected`/`.resubscribed`); not sent again meanwhile.
         var parked = false
-        /// Exact targets: the last offset delivered, or the position read once confirmed.
+        /// Exact targets: the last offset delivered, or the position of the last sync marker.
         var cursor: Offset?
     }
 
@@ -78,15 +78,13 @@ struct RedisSubscriptionTable<Waiter> {
         /// Wildcard subscriptions: they cannot be recovered, close their sessions.
         var patterns: [TopicKey] = []
         var resumed: [(Waiter, Result<Void, HubError>)] = []
-        /// Exact topics confirmed only now (they were parked): read their position.
+        /// Exact topics confirmed only now (they were parked): they need a sync marker.
         var positions: [TopicKey] = []
     }
 
     private(set) var entries: [Target: Entry] = [:]
     private var waiters: [UInt64: Pending] = [:]
     private var nextID: UInt64 = 0
-    /// Incremented whenever the subscriber connection is lost.
-    private(set) var generation: UInt64 = 0
     /// Between a lost subscriber connection and the end of the recovery:
     /// live messages are dropped (the recovery reads them from the streams).
     private(set) var interrupted = false
@@ -184,7 +182,7 @@ struct RedisSubscriptionTable<Waiter> {
     }
 
     /// A subscribe of `targets` finished. Returns the waiters to resume and
-    /// the exact topics whose position should be read (no cursor yet).
+    /// the exact topics that need a sync marker (no cursor yet).
     /// `parked`: it failed only because the subscriber is disconnected; the
     /// waiters keep waiting for the reconnect (or their timeout).
     mutating func subscribed(
@@ -238,10 +236,14 @@ struct RedisSubscriptionTable<Waiter> {
         }
     }
 
-    /// The position of `key` read after its confirmation, in `generation`:
-    /// kept only when nothing newer is known and no reconnect happened since.
-    mutating func setPosition(_ key: TopicKey, _ offset: Offset, generation: UInt64) {
-        guard generation == self.generation, entries[.exact(key)] != nil, entries[.exact(key)]!.cursor == nil else { return }
+    /// A sync marker of `key` arrived (``RedisBusScripts/sync``): every event
+    /// up to `offset` was published before it, so this node has delivered
+    /// (or never needed, being subscribed after them) each one. Moves the
+    /// cursor there unless it is further already. Ignored while interrupted
+    /// (messages are being dropped for the recovery).
+    mutating func synced(_ key: TopicKey, _ offset: Offset) {
+        guard !interrupted, let entry = entries[.exact(key)] else { return }
+        if let cursor = entry.cursor, offset.isAfter(cursor) != true, cursor.epoch == offset.epoch { return }
         entries[.exact(key)]!.cursor = offset
     }
 
@@ -271,7 +273,6 @@ struct RedisSubscriptionTable<Waiter> {
 
     /// The subscriber connection was lost.
     mutating func interrupt() {
-        generation += 1
         interrupted = true
         lastMessage = nil
     }

@@ -215,34 +215,24 @@ struct RedisTopicStore: Sendable {
         }
     }
 
-    /// The current position of each topic (`<epoch>:<last id>`), giving an
-    /// epoch to topics without one.
-    func positions(_ topics: [TopicKey]) async throws(HubError) -> [(TopicKey, Offset)] {
-        guard !topics.isEmpty else { return [] }
+    /// Publishes a sync marker on each topic's channel (``RedisBusScripts/sync``).
+    func sync(_ topics: [TopicKey]) async throws(HubError) {
+        guard !topics.isEmpty else { return }
         var scriptKeys: [RedisArgument] = []
+        var arguments: [RedisArgument] = [.string(Self.makeEpoch()), .integer(placeholderTTL.milliseconds(atLeast: 1))]
         scriptKeys.reserveCapacity(topics.count * 2)
+        arguments.reserveCapacity(2 + topics.count * 3)
         for key in topics {
             scriptKeys.append(.string(keys.stream(key)))
             scriptKeys.append(.string(keys.meta(key)))
+            arguments.append(.string(keys.channel(key)))
+            arguments.append(.string(key.topic.rawValue))
+            arguments.append(.string(key.tenant))
         }
-        let reply: RESPValue
         do {
-            reply = try await client.evaluate(
-                RedisBusScripts.position, keys: scriptKeys,
-                arguments: [.string(Self.makeEpoch()), .integer(placeholderTTL.milliseconds(atLeast: 1))])
+            _ = try await client.evaluate(RedisBusScripts.sync, keys: scriptKeys, arguments: arguments)
         } catch {
-            throw HubError.redis(error, while: "reading positions")
+            throw HubError.redis(error, while: "publishing sync markers")
         }
-        guard let values = reply.array, values.count == topics.count else {
-            throw HubError(.internalError, "the position script answered \(reply)")
-        }
-        var out: [(TopicKey, Offset)] = []
-        for (key, value) in zip(topics, values) {
-            guard let text = value.string, let offset = Offset(text) else {
-                throw HubError(.internalError, "the position script answered \(value)")
-            }
-            out.append((key, offset))
-        }
-        return out
     }
 }
