@@ -165,10 +165,15 @@ struct RedisEventBusTests {
                     #expect(error.code == .serviceUnavailable)
                     #expect(error.temporary)
                 }
-                // A new subscription cannot be confirmed: denied after the subscribe timeout, not hanging.
+                // A new subscription cannot be confirmed: denied after the subscribe
+                // timeout, not hanging. (A wildcard: its access check needs no lookup,
+                // which would fail at once.)
                 let late = try node.session("bob")
-                let denied = try await subscribe(node, late, ["operation:op_2:progress"])
+                let denied = try await subscribe(node, late, ["application:*:status"])
                 #expect(denied.denied.map(\.code) == ["SERVICE_UNAVAILABLE"])
+                #expect(denied.denied.map(\.topic) == ["application:*:status"])
+                let entity = try await subscribe(node, late, ["operation:op_2:progress"])
+                #expect(entity.denied.map(\.code) == ["SERVICE_UNAVAILABLE"])
                 #expect(late.subscriptionCount == 0)
                 #expect(session.isClosing == false)
                 try await expectNothingQueued(session)
@@ -219,8 +224,19 @@ struct RedisEventBusTests {
                     _ = try await admin.send(["CLIENT", "KILL", "ID", .string(id)])
                     try await recorder.wait { $0 == .interrupted }
                     let missed = try await publish(a, progress, count: 3)
+                    // A subscription made meanwhile waits for the subscriber to be back.
+                    let late = try b.session("dave")
+                    let fresh = "operation:op_new:progress"
+                    async let lateReply = subscribe(b, late, [fresh])
+                    try await HubTests.withTimeout(10) {
+                        while !b.bus.subscribedNames.channels.contains(b.bus.keys.channel(key(fresh))) { await Task.yield() }
+                    }
+                    await b.bus.subscriptionsSettled()
                     _ = try await admin.send(["CONFIG", "SET", "requirepass", ""])
                     try await recorder.wait { $0 == .resumed }
+                    #expect(try await lateReply.entry(fresh)?.topic == fresh)
+                    let freshEvents = try await publish(a, fresh, count: 1)
+                    #expect(try await nextFrames(late) == frames(freshEvents))
 
                     #expect(try await collectFrames(exact, count: 3) == frames(missed))
                     let live = try await publish(a, progress, count: 2)
@@ -238,8 +254,8 @@ struct RedisEventBusTests {
                     #expect(b.metrics.counter("hub_bus_interruptions_total") == 1)
                     // The observer saw each event once: e1, those recovered for the exact
                     // subscription, the live ones; and was told of the interruption.
-                    try await recorder.wait(for: 6) { $0.event != nil }
-                    #expect(recorder.seen.compactMap(\.event) == e1 + missed + live)
+                    try await recorder.wait(for: 7) { $0.event != nil }
+                    #expect(recorder.seen.compactMap(\.event) == e1 + missed + freshEvents + live)
                     #expect(recorder.seen.filter { $0.event == nil } == [.interrupted, .resumed])
                 }
             }
