@@ -46,9 +46,9 @@ struct RedisSubscriptionTableTests {
         #expect(attach(&table, [k1], waiter: 1))
         #expect(table.nextBatch() == .subscribe([k1]))
         #expect(table.nextBatch() == nil, "one batch at a time")
-        let (list, positions) = table.subscribed([k1], error: nil)
+        let (list, needSync) = table.subscribed([k1], error: nil)
         #expect(resumed(list) == [1: true])
-        #expect(positions == [key("operation:op_1:progress")])
+        #expect(needSync == [key("operation:op_1:progress")])
         #expect(table.attach([k1]) == true)
         #expect(table.entries[k1]?.refs == 2)
     }
@@ -129,7 +129,7 @@ struct RedisSubscriptionTableTests {
         #expect(table.nextBatch() == nil, "not sent again while down")
         let plan = table.connected()
         #expect(resumed(plan.resumed) == [1: true])
-        #expect(plan.positions == [key("operation:op_1:progress")])
+        #expect(plan.needSync == [key("operation:op_1:progress")])
         #expect(plan.exact.isEmpty)
     }
 

@@ -119,7 +119,7 @@ final class RedisBusReceiver: Sendable {
         let (plan, wasInterrupted) = table.withLock { ($0.connected(), $0.interrupted) }
         for (waiter, result) in plan.resumed { waiter.resume(returning: result) }
         // Confirmed only now: their markers arrive once this handler returns.
-        if !plan.positions.isEmpty { try? await store.sync(plan.positions) }
+        if !plan.needSync.isEmpty { try? await store.sync(plan.needSync) }
         guard wasInterrupted else { return }
         await recover(plan)
         table.withLock { $0.recovered() }

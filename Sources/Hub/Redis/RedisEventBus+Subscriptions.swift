@@ -100,9 +100,9 @@ extension RedisEventBus {
                 failure = .redis(error, while: "subscribing")
                 parked = Self.waitsForReconnect(error)
             }
-            let (resumed, positions) = receiver.table.withLock { $0.subscribed(channels, error: failure, parked: parked) }
+            let (resumed, needSync) = receiver.table.withLock { $0.subscribed(channels, error: failure, parked: parked) }
             for (waiter, result) in resumed { waiter.resume(returning: result) }
-            if !positions.isEmpty { await sync(positions) }
+            if !needSync.isEmpty { await sync(needSync) }
         }
         if !patterns.isEmpty {
             var failure: HubError?

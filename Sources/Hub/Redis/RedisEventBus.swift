@@ -22,9 +22,11 @@ import Synchronization
 /// - Delivery: every node's subscriber receives the events of the channels
 ///   its own sessions need and hands them to its Distributor in publish
 ///   order per topic (the publishing node too, through Redis).
-/// - `history`: the stream after the offset, all or nothing: complete only
-///   when the offset is of the topic's current epoch, not after its latest
-///   event, and no entry after it was trimmed (`max-deleted-entry-id`).
+/// - `history`: the stream after the offset (`XRANGE (id + COUNT`), all or
+///   nothing: complete only when the offset is of the topic's current epoch,
+///   not after its latest event, and no entry after it was trimmed (each
+///   entry records its predecessor's id, so the first entry left names the
+///   newest one trimmed) or deleted (`max-deleted-entry-id`).
 /// - `attach`/`detach`: reference-counted `SUBSCRIBE`/`PSUBSCRIBE`, see
 ///   ``RedisSubscriptionTable``. `attach` returns once Redis confirmed.
 /// - Reconnects of the subscriber: see ``RedisBusReceiver`` (missed events of

@@ -13,7 +13,7 @@ public struct RedisEventBusConfiguration: Sendable, Equatable {
     /// epoch). Default nil: they stay until trimmed, evicted or lost.
     public var topicTTL: Duration?
     /// How long the placeholder epoch of a topic without events lives (it is
-    /// written when a node subscribes, see ``RedisBusScripts/position``). Default 1 day.
+    /// written when a node subscribes, see ``RedisBusScripts/sync``). Default 1 day.
     public var placeholderTTL: Duration
     /// How long a subscribe waits for Redis to confirm before it fails with
     /// `SERVICE_UNAVAILABLE`. Default 10 s.

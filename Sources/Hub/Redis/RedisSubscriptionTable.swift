@@ -79,7 +79,7 @@ struct RedisSubscriptionTable<Waiter> {
         var patterns: [TopicKey] = []
         var resumed: [(Waiter, Result<Void, HubError>)] = []
         /// Exact topics confirmed only now (they were parked): they need a sync marker.
-        var positions: [TopicKey] = []
+        var needSync: [TopicKey] = []
     }
 
     private(set) var entries: [Target: Entry] = [:]
@@ -187,8 +187,8 @@ struct RedisSubscriptionTable<Waiter> {
     /// waiters keep waiting for the reconnect (or their timeout).
     mutating func subscribed(
         _ targets: [Target], error: HubError?, parked: Bool = false
-    ) -> (resumed: [(Waiter, Result<Void, HubError>)], positions: [TopicKey]) {
-        var positions: [TopicKey] = []
+    ) -> (resumed: [(Waiter, Result<Void, HubError>)], needSync: [TopicKey]) {
+        var needSync: [TopicKey] = []
         if error != nil, parked {
             for target in targets where entries[target] != nil {
                 entries[target]!.inFlight = false
@@ -200,7 +200,7 @@ struct RedisSubscriptionTable<Waiter> {
             entries[target]!.inFlight = false
             if error == nil {
                 entries[target]!.confirmed = true
-                if case .exact(let key) = target, entries[target]!.cursor == nil { positions.append(key) }
+                if case .exact(let key) = target, entries[target]!.cursor == nil { needSync.append(key) }
             }
         }
         let done = Set(targets)
@@ -221,7 +221,7 @@ struct RedisSubscriptionTable<Waiter> {
                 }
             }
         }
-        return (resumed, positions)
+        return (resumed, needSync)
     }
 
     /// An unsubscribe of `targets` finished (whatever the outcome, they are
@@ -302,7 +302,7 @@ struct RedisSubscriptionTable<Waiter> {
                 }
             }
         }
-        for case .exact(let key) in confirmedNow where entries[.exact(key)]?.cursor == nil { plan.positions.append(key) }
+        for case .exact(let key) in confirmedNow where entries[.exact(key)]?.cursor == nil { plan.needSync.append(key) }
         guard interrupted else { return plan }
         // Targets confirmed only now had no message flowing before: nothing to recover.
         for (target, entry) in entries where entry.refs > 0 && entry.confirmed && !confirmedNow.contains(target) {

@@ -174,7 +174,7 @@ struct RedisTopicStore: Sendable {
         return HistoryPage(events: events, complete: true, latest: latest, truncated: state.entries.count > limit)
     }
 
-    // MARK: - Last value, entities, positions
+    // MARK: - Last value, entities, sync markers
 
     func lastEvent(_ key: TopicKey) async throws(HubError) -> Event? {
         let reply: RESPValue
