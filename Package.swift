@@ -40,8 +40,10 @@ let package = Package(
             dependencies: [
                 "Protocol", "Redis",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -134,7 +136,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "Protocol", "Redis", "HubTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HubTests",
+            dependencies: [
+                "Hub", "Protocol", "Redis", "HubTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OperationsTests",
             dependencies: [

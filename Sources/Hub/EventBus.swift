@@ -1,7 +1,7 @@
 import Protocol
 
 /// Where events travel between publishers and the Distributors of every node:
-/// in process (`LocalEventBus`) or through Redis (`RedisEventBus`, later).
+/// in process (`LocalEventBus`) or through Redis (`RedisEventBus`).
 ///
 /// Contract, which every implementation is tested against:
 /// - `publish` gives each event an offset that increases per topic within the
@@ -36,6 +36,15 @@ public protocol EventBus: Sendable {
 
     /// Whether the bus can publish right now (for `/ready`).
     func isReady() async -> Bool
+
+    /// Makes this node receive the events of `keys` (concrete topics or
+    /// patterns); returns once they are flowing. Throws `SERVICE_UNAVAILABLE`
+    /// when that cannot be confirmed; the references are taken anyway.
+    func attach(_ keys: [TopicKey]) async throws
+
+    /// Releases one reference on each key, without waiting; when a key's last
+    /// reference goes this node stops receiving its events.
+    func detach(_ keys: [TopicKey])
 }
 
 /// A page of a topic's history.

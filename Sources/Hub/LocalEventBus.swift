@@ -93,4 +93,10 @@ public final class LocalEventBus: EventBus {
     }
 
     public func isReady() async -> Bool { true }
+
+    /// Every event reaches this process's Distributor: nothing to do.
+    public func attach(_ keys: [TopicKey]) async throws {}
+
+    /// Every event reaches this process's Distributor: nothing to do.
+    public func detach(_ keys: [TopicKey]) {}
 }

@@ -85,11 +85,31 @@ public final class RealtimeCore: Sendable {
                     message: "at most \(limits.maxSubscriptionsPerConnection) subscriptions per connection"))
         }
         for key in reservation.accepted { index.add(key, session) }
-        if !reservation.accepted.isEmpty { metrics.subscriptions.increment(by: Double(reservation.accepted.count)) }
+        // The bus must deliver the new keys to this node before their history is
+        // read, or an event published in between would be in neither.
+        var unavailable: Set<TopicKey> = []
+        if !reservation.accepted.isEmpty {
+            do {
+                try await bus.attach(reservation.accepted)
+            } catch {
+                // Each key stays referenced until detached, exactly once: by
+                // whoever takes it out of the session (here, or a concurrent detach).
+                let removed = session.unsubscribe(reservation.accepted)
+                for key in removed { index.remove(key, session) }
+                bus.detach(removed)
+                unavailable = Set(reservation.accepted)
+                for key in reservation.accepted {
+                    denied.append(
+                        .init(topic: names[key] ?? key.topic.rawValue, code: .serviceUnavailable, message: "cannot subscribe right now"))
+                }
+            }
+        }
+        let added = reservation.accepted.count - unavailable.count
+        if added > 0 { metrics.subscriptions.increment(by: Double(added)) }
 
         var entries: [ServerMessage.SubscribedTopic] = []
         var catchups: [Session.Catchup] = []
-        for key in keys where !reservation.overLimit.contains(key) {
+        for key in keys where !reservation.overLimit.contains(key) && !unavailable.contains(key) {
             let name = names[key] ?? key.topic.rawValue
             let isNew = reservation.accepted.contains(key)
             let recovering = reservation.recovering.contains(key)
@@ -147,14 +167,16 @@ public final class RealtimeCore: Sendable {
         }
         let removed = session.unsubscribe(keys)
         for key in removed { index.remove(key, session) }
+        bus.detach(removed)
         if !removed.isEmpty { metrics.subscriptions.decrement(by: Double(removed.count)) }
         return .unsubscribed(.init(id: request.id, topics: request.topics))
     }
 
-    /// Removes a closed session from the index and the registry.
+    /// Removes a closed session from the index, the bus and the registry.
     public func detach(_ session: Session) {
         let keys = session.unsubscribe(Array(session.subscriptions))
         for key in keys { index.remove(key, session) }
+        bus.detach(keys)
         if !keys.isEmpty { metrics.subscriptions.decrement(by: Double(keys.count)) }
         registry.unregister(session)
     }

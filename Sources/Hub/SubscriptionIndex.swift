@@ -106,6 +106,15 @@ public final class SubscriptionIndex: Sendable {
         return result
     }
 
+    /// The sessions subscribed to `key` itself (a concrete topic or a
+    /// pattern; not the patterns that match a concrete key).
+    public func sessions(of key: TopicKey) -> [Session] {
+        if key.topic.isPattern {
+            return patterns.withLock { $0[key.tenant]?.patterns[key.topic]?.groups.flatMap(\.sessions) } ?? []
+        }
+        return shard(for: key).withLock { $0.topics[key]?.groups.flatMap(\.sessions) } ?? []
+    }
+
     /// Number of distinct keys with subscribers (exact and patterns).
     public var keyCount: Int {
         let exact = shards.reduce(0) { total, shard in total + shard.withLock { $0.topics.count } }

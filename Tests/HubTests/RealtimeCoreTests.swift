@@ -76,6 +76,8 @@ final class InterleavingBus: EventBus {
         try await inner.recordEntity(ref, tenant: tenant, teamID: teamID)
     }
     func isReady() async -> Bool { await inner.isReady() }
+    func attach(_ keys: [TopicKey]) async throws { try await inner.attach(keys) }
+    func detach(_ keys: [TopicKey]) { inner.detach(keys) }
 }
 
 @Suite("RealtimeCore")

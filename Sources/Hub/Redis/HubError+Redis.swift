@@ -1,0 +1,22 @@
+import Protocol
+import Redis
+
+extension HubError {
+    /// A Redis failure as the hub reports it: `SERVICE_UNAVAILABLE` when
+    /// Redis could not be reached or the connection broke (retry later),
+    /// `INTERNAL` for anything else (a refused command, an unexpected reply).
+    static func redis(_ error: RedisError, while what: String) -> HubError {
+        if error.isTemporary || error.code == .cancelled {
+            return .unavailable("Redis is unavailable (\(what)): \(error.code)")
+        }
+        return HubError(.internalError, "Redis failed (\(what)): \(error.code)")
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least `minimum`.
+    func milliseconds(atLeast minimum: Int64 = 0) -> Int64 {
+        let (seconds, attoseconds) = components
+        return max(minimum, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+}

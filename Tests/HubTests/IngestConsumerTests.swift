@@ -1,0 +1,210 @@
+import Foundation
+import HubTesting
+import NIOCore
+import Protocol
+import Redis
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+
+@testable import Hub
+
+@Suite("IngestConsumer")
+struct IngestConsumerTests {
+    let progress = "operation:op_1:progress"
+
+    func configuration(_ consumer: String, claimMinIdle: Duration = .seconds(30), claimInterval: Duration = .seconds(5))
+        -> IngestConsumerConfiguration
+    {
+        IngestConsumerConfiguration(
+            consumer: consumer, batchSize: 16, block: .milliseconds(100), claimMinIdle: claimMinIdle, claimInterval: claimInterval,
+            retryDelay: .milliseconds(50))
+    }
+
+    /// Runs consumers on `node` while `body` runs, then cancels them.
+    func withConsumers<T: Sendable>(
+        _ server: RedisServer, _ consumers: [(RedisNode, IngestConsumerConfiguration)], _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        let services = try consumers.map { node, configuration in
+            IngestConsumer(
+                configuration: configuration, redis: try server.redisConfiguration(clientName: "\(configuration.consumer)-ingest"),
+                bus: node.bus, metrics: node.metrics.hubMetrics, logger: busTestLogger)
+        }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in services { group.addTask { try await service.run() } }
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body())
+            } catch {
+                result = .failure(error)
+            }
+            group.cancelAll()
+            try await group.waitForAll()
+            return try result.get()
+        }
+    }
+
+    /// `XADD hub:ingest * event <json>`; returns the entry id.
+    @discardableResult
+    func ingest(_ admin: RedisConnection, _ payload: String, field: String = "event") async throws -> String {
+        try #require(try await admin.send(["XADD", "hub:ingest", "*", .string(field), .string(payload)]).string)
+    }
+
+    func entry(_ topicText: String = "operation:op_1:progress", tenant: String = "acme", n: Int, team: String? = nil) -> String {
+        let teamPart = team.map { #","team_id":"\#($0)""# } ?? ""
+        return #"{"tenant":"\#(tenant)","topic":"\#(topicText)","event":"progress_updated","data":{"n":\#(n)}\#(teamPart)}"#
+    }
+
+    func pendingCount(_ admin: RedisConnection) async throws -> Int64 {
+        try #require(try await admin.send(["XPENDING", "hub:ingest", "hub"]).array?.first?.integer)
+    }
+
+    @Test("two consumers: every entry published once, acknowledged, with the entry's time and team")
+    func eachEntryOnce() async throws {
+        try await withRedisServer { server in
+            try await withAdmin(server) { admin in
+                try await withRedisNodes(server) { a, b in
+                    let count = 120
+                    let session = try a.session()
+                    _ = try await a.core.subscribe(session, .init(id: "s", topics: [progress]))
+                    _ = try await nextFrames(session)
+                    // Written while no hub reads the stream: kept for when one comes.
+                    for n in 0..<40 { try await ingest(admin, entry(n: n, team: "ops")) }
+                    try await withConsumers(server, [(a, configuration("node-a")), (b, configuration("node-b"))]) {
+                        for n in 40..<count { try await ingest(admin, entry(n: n, team: "ops")) }
+                        let frames = try await collectFrames(session, count: count, timeout: 30)
+                        let numbers = try frames.map { try json($0)["data"]?["n"]?.doubleValue.map(Int.init) }
+                        #expect(Set(numbers) == Set((0..<count).map { Optional($0) }))
+                        #expect(numbers.count == count)
+                        let offsets = try frames.map { try #require(try frameOffset($0)) }
+                        #expect(zip(offsets, offsets.dropFirst()).allSatisfy { $1.isAfter($0) == true })
+                    }
+                    #expect(try await pendingCount(admin) == 0)
+                    let published = a.metrics.counter("hub_ingest_published_total") + b.metrics.counter("hub_ingest_published_total")
+                    #expect(published == Int64(count))
+                    #expect(a.metrics.counter("hub_ingest_duplicates_total") + b.metrics.counter("hub_ingest_duplicates_total") == 0)
+                    #expect(try await a.bus.entity(EntityRef(family: "operation", id: "op_1"), tenant: "acme")?.teamID == "ops")
+                    let page = try await a.bus.history(key(progress), after: nil, limit: 1)
+                    let timestamp = try #require(page.events.first?.timestamp.timeIntervalSince1970)
+                    #expect(abs(timestamp - Date().timeIntervalSince1970) < 3600)
+                }
+            }
+        }
+    }
+
+    @Test("the pending entries of a dead consumer are claimed and published by a live one")
+    func deadConsumerClaimed() async throws {
+        try await withRedisServer { server in
+            try await withAdmin(server) { admin in
+                try await withRedisNode(server) { node in
+                    _ = try await admin.send(["XGROUP", "CREATE", "hub:ingest", "hub", "0", "MKSTREAM"])
+                    for n in 0..<5 { try await ingest(admin, entry(n: n)) }
+                    // A consumer reads them and dies before acknowledging.
+                    let read = try await admin.send(["XREADGROUP", "GROUP", "hub", "dead", "COUNT", "10", "STREAMS", "hub:ingest", ">"])
+                    #expect(read.array?.first?.array?.last?.array?.count == 5)
+                    #expect(try await pendingCount(admin) == 5)
+
+                    let session = try node.session()
+                    _ = try await node.core.subscribe(session, .init(id: "s", topics: [progress]))
+                    _ = try await nextFrames(session)
+                    try await withConsumers(server, [(node, configuration("live", claimMinIdle: .zero, claimInterval: .zero))]) {
+                        let frames = try await collectFrames(session, count: 5)
+                        #expect(try frames.map { try json($0)["data"]?["n"]?.doubleValue } == [0, 1, 2, 3, 4])
+                    }
+                    #expect(try await pendingCount(admin) == 0)
+                    #expect(node.metrics.counter("hub_ingest_claimed_total") == 5)
+                    #expect(node.metrics.counter("hub_ingest_published_total") == 5)
+                }
+            }
+        }
+    }
+
+    @Test("malformed entries are acknowledged, counted and copied to hub:ingest:dead with the reason")
+    func malformedEntries() async throws {
+        try await withRedisServer { server in
+            try await withAdmin(server) { admin in
+                try await withRedisNode(server) { node in
+                    let bad: [(field: String, payload: String, reason: String)] = [
+                        ("data", entry(n: 1), "the entry has no field event"),
+                        ("event", "{not json", "event is not a JSON object"),
+                        ("event", "[1,2]", "event is not a JSON object"),
+                        ("event", #"{"topic":"operation:op_1:progress","event":"x"}"#, "tenant must be a non-empty string of at most 255 bytes"),
+                        ("event", #"{"tenant":"acme","topic":"bad topic","event":"x"}"#, "invalid topic: topic segments may contain only A-Z a-z 0-9 _ . - (or be exactly *)"),
+                        ("event", #"{"tenant":"acme","topic":"operation:*:progress","event":"x"}"#, "cannot publish to a wildcard topic"),
+                        ("event", #"{"tenant":"acme","topic":"operation:op_1:progress","event":"bad name!"}"#, "event must be 1–64 characters of A-Z a-z 0-9 _ . -"),
+                        ("event", #"{"tenant":"acme","topic":"operation:op_1:progress","event":"x","team_id":"a:b"}"#, "team_id must be one topic segment"),
+                    ]
+                    var ids: [String] = []
+                    for item in bad { ids.append(try await ingest(admin, item.payload, field: item.field)) }
+                    try await ingest(admin, entry(n: 99))
+                    let session = try node.session()
+                    _ = try await node.core.subscribe(session, .init(id: "s", topics: [progress]))
+                    _ = try await nextFrames(session)
+                    try await withConsumers(server, [(node, configuration("node-a"))]) {
+                        // One consumer handles entries in order: the good one comes last.
+                        let frames = try await collectFrames(session, count: 1)
+                        #expect(try json(frames[0])["data"]?["n"]?.doubleValue == 99)
+                    }
+                    #expect(node.metrics.counter("hub_ingest_malformed_total") == Int64(bad.count))
+                    #expect(try await pendingCount(admin) == 0)
+                    let dead = try #require(try await admin.send(["XRANGE", "hub:ingest:dead", "-", "+"]).array)
+                    #expect(dead.count == bad.count)
+                    for (index, item) in dead.enumerated() {
+                        let flat = try #require(item.array?.last?.array)
+                        var fields: [String: String] = [:]
+                        for pair in stride(from: 0, to: flat.count - 1, by: 2) {
+                            fields[flat[pair].string ?? ""] = flat[pair + 1].string
+                        }
+                        #expect(fields["id"] == ids[index])
+                        #expect(fields["reason"] == bad[index].reason)
+                        #expect(fields["consumer"] == "node-a")
+                        #expect(fields["event"] == (bad[index].field == "event" ? bad[index].payload : ""))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("publishing an entry acknowledges it in the same script: a second attempt publishes nothing")
+    func publishAcknowledgesOnce() async throws {
+        try await withRedisServer { server in
+            try await withAdmin(server) { admin in
+                try await withRedisNode(server) { node in
+                    _ = try await admin.send(["XGROUP", "CREATE", "hub:ingest", "hub", "0", "MKSTREAM"])
+                    let id = try await ingest(admin, entry(n: 1))
+                    _ = try await admin.send(["XREADGROUP", "GROUP", "hub", "someone", "STREAMS", "hub:ingest", ">"])
+                    let ack = RedisTopicStore.Acknowledgement(stream: "hub:ingest", group: "hub", id: id)
+                    let first = try await node.bus.publish(draft(progress), acknowledging: ack)
+                    #expect(first != nil)
+                    #expect(try await node.bus.publish(draft(progress), acknowledging: ack) == nil)
+                    let page = try await node.bus.history(key(progress), after: nil, limit: 10)
+                    #expect(page.events.map(\.offset) == [first?.offset])
+                    #expect(try await pendingCount(admin) == 0)
+                }
+            }
+        }
+    }
+
+    @Test("graceful shutdown: run() returns without throwing")
+    func gracefulShutdown() async throws {
+        try await withRedisServer { server in
+            try await withRedisNode(server) { node in
+                let consumer = IngestConsumer(
+                    configuration: configuration("node-a"), redis: try server.redisConfiguration(), bus: node.bus,
+                    metrics: node.metrics.hubMetrics, logger: busTestLogger)
+                try await withAdmin(server) { admin in
+                    try await testGracefulShutdown { trigger in
+                        // Inherits the test's graceful-shutdown manager (a task local).
+                        let running = Task { try await consumer.run() }
+                        // The stream exists once the consumer has created its group: it is reading.
+                        try await HubTests.withTimeout(10) {
+                            while try await admin.send(["EXISTS", "hub:ingest"]).integer != 1 { await Task.yield() }
+                        }
+                        trigger.triggerGracefulShutdown()
+                        try await HubTests.withTimeout(5) { try await running.value }
+                    }
+                }
+            }
+        }
+    }
+}
