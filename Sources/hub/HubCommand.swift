@@ -43,6 +43,8 @@ struct Serve: AsyncParsableCommand {
             print("hub \(HubServer.version) listening on http://\(host):\(port) (embedded mode, data in \(configuration.dataDir))")
             print("  get a token:  hub token --sub alice --tenant acme --role admin")
             print("  WebSocket:    ws://\(host):\(port)/ws/v1?token=TOKEN")
+            // stdout is block-buffered when it is not a terminal: whoever waits for this line gets it now.
+            fflush(stdout)
         }
         try await group.run()
     }
