@@ -141,17 +141,26 @@ extension HubBench.Operations {
         @Option(help: "Extra seconds between parked and reading the hub's memory (without --hub-pid: the only wait).")
         var settle = 0.0
 
+        @Option(help: "Keep the waiters parked this many seconds after reading the memory (to look at the hub), then wake them.")
+        var hold = 0.0
+
+        @Flag(name: .customLong("connections-only"), help: "Only open the connections (no long-poll) and measure the hub's memory: the connections' share.")
+        var connectionsOnly = false
+
         @OptionGroup var options: OperationsOptions
 
         func runScenario() async throws -> OperationsReport {
             guard self.n > 0, self.ops > 0, (1...3600).contains(self.waitSeconds), self.concurrency > 0, self.idleWindow > 0 else {
                 throw ValidationError("--n, --ops, --concurrency, --idle-window must be > 0; --wait-seconds 1…3600")
             }
+            guard self.hold >= 0, self.connectionsOnly || self.hold + 10 < Double(self.waitSeconds) else {
+                throw ValidationError("--hold must be >= 0 and leave 10 s of --wait-seconds for the wake-up")
+            }
             let context = try self.options.resolve()
             return try await WaiterScenario(
                 context: context, waiters: self.n, operations: self.ops, waitSeconds: self.waitSeconds, concurrency: self.concurrency,
                 idleCPU: self.idleCPU, idleWindow: self.idleWindow, parkTimeout: self.parkTimeout,
-                settle: context.hubPids.isEmpty ? max(self.settle, 2) : self.settle
+                settle: context.hubPids.isEmpty ? max(self.settle, 2) : self.settle, hold: self.hold, connectionsOnly: self.connectionsOnly
             ).run()
         }
     }

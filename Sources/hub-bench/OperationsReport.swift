@@ -8,6 +8,8 @@ struct CPUFigure: Sendable {
     /// Hub CPU (utime + stime) over the window, µs; nil without `--hub-pid`.
     var hubMicros: UInt64?
     var benchMicros: UInt64
+    /// Context switches of the hub's threads over the window (nil without `--hub-pid`).
+    var hubContextSwitches: UInt64?
     /// Requests answered in the window (for µs per request); 0 = not per request.
     var requests: Int = 0
 
@@ -15,6 +17,7 @@ struct CPUFigure: Sendable {
     var benchPercent: Double { self.seconds > 0 ? Double(self.benchMicros) / (self.seconds * 1e4) : 0 }
     var hubMicrosPerRequest: Double? { self.requests > 0 ? self.hubMicros.map { Double($0) / Double(self.requests) } : nil }
     var benchMicrosPerRequest: Double? { self.requests > 0 ? Double(self.benchMicros) / Double(self.requests) : nil }
+    var hubSwitchesPerRequest: Double? { self.requests > 0 ? self.hubContextSwitches.map { Double($0) / Double(self.requests) } : nil }
 }
 
 /// A target of the issue and whether this run met it.
@@ -88,6 +91,8 @@ struct OperationsReport: Sendable {
             c.add("bench_pct", figure.benchPercent)
             c.add("hub_us_per_request", figure.hubMicrosPerRequest)
             c.add("bench_us_per_request", figure.benchMicrosPerRequest)
+            c.add("hub_context_switches", figure.hubContextSwitches.map { Double($0) })
+            c.add("hub_context_switches_per_request", figure.hubSwitchesPerRequest)
             cpu.addRaw(figure.label, c.text)
         }
         o.addRaw("cpu", cpu.text)
@@ -140,6 +145,7 @@ struct OperationsReport: Sendable {
             if let hub = figure.hubMicrosPerRequest { per.append("hub \(Report.num(hub, 1))") }
             if let bench = figure.benchMicrosPerRequest { per.append("bench \(Report.num(bench, 1))") }
             if !per.isEmpty { text += "  (µs per request: " + per.joined(separator: ", ") + ")" }
+            if let switches = figure.hubSwitchesPerRequest { text += "  hub context switches/request \(Report.num(switches, 2))" }
             tail.append(("cpu \(figure.label)", text + "  over \(Report.num(figure.seconds, 1)) s"))
         }
         tail += self.rows

@@ -45,6 +45,31 @@ enum ProcessMemory {
         return total
     }
 
+    /// Context switches (voluntary + involuntary) of every thread of the pids; nil if unreadable.
+    /// Each one is a thread giving up or losing its core: a request that hops between threads
+    /// (event loop → task executor → database queue → …) pays a few per request.
+    static func contextSwitches(_ pids: [Int32]) -> UInt64? {
+        guard !pids.isEmpty else { return nil }
+        var total: UInt64 = 0
+        for pid in pids {
+            guard let dir = opendir("/proc/\(pid)/task") else { return nil }
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                guard name.first?.isNumber == true, let status = SystemSupport.readFile("/proc/\(pid)/task/\(name)/status") else { continue }
+                total += (plainField("voluntary_ctxt_switches:", in: status) ?? 0) + (plainField("nonvoluntary_ctxt_switches:", in: status) ?? 0)
+            }
+        }
+        return total
+    }
+
+    private static func plainField(_ name: String, in text: String) -> UInt64? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            return UInt64(String(line.dropFirst(name.count).filter { $0.isNumber }))
+        }
+        return nil
+    }
+
     private static func kibField(_ name: String, in text: String) -> UInt64? {
         for line in text.split(separator: "\n") where line.hasPrefix(name) {
             let digits = line.dropFirst(name.count).filter { $0.isNumber }

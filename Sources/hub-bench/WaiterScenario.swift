@@ -28,6 +28,11 @@ struct WaiterScenario: Sendable {
     var parkTimeout: Double
     /// Extra seconds between "parked" and reading the hub's memory.
     var settle: Double
+    /// Seconds to keep the waiters parked after reading the memory (to look at the hub), before the PATCHes.
+    var hold: Double = 0
+    /// Open the connections and measure the hub's memory without sending any long-poll (the
+    /// connections' own share of the waiters' cost).
+    var connectionsOnly = false
 
     /// 10,000 waiters must cost the hub less than this (the target).
     static let targetMiB = 100.0
@@ -88,10 +93,15 @@ struct WaiterScenario: Sendable {
         report.rows.append(("connect", "\(Report.int(outcome.opened)) opened, \(outcome.failed) failed in \(Report.num(outcome.seconds, 2)) s (\(Report.int(Int((Double(outcome.opened) / max(outcome.seconds, 1e-9)).rounded())))/s)"))
         for (reason, count) in outcome.failures { report.problems.append("\(count) connections failed: \(reason)") }
 
+        if self.connectionsOnly {
+            return try await self.measureIdleConnections(report, outcome: outcome, before: before, slots: slots, control: control)
+        }
+
         // 2. park: write every long-poll, then wait for the hub to go idle
         let heads = ops.map { c.requests.get(id: $0.id, ifNoneMatch: $0.version, waitSeconds: self.waitSeconds) }
         let sendStart = SystemSupport.monotonicNanos()
         let parkHubStart = ProcessMemory.cpuMicros(c.hubPids)
+        let parkSwitchesStart = ProcessMemory.contextSwitches(c.hubPids)
         let parkBenchStart = SystemSupport.selfCPUMicros()
         for slot in slots { try await slot.loop.flatSubmit { slot.state.value.sendAll(heads) }.get() }
         let writtenAt = SystemSupport.monotonicNanos()
@@ -101,7 +111,8 @@ struct WaiterScenario: Sendable {
         var parkCPU = CPUFigure(
             label: "park", seconds: self.seconds(sendStart, parkedAt),
             hubMicros: Self.cpuSince(parkHubStart, c.hubPids),
-            benchMicros: SystemSupport.selfCPUMicros() &- parkBenchStart)
+            benchMicros: SystemSupport.selfCPUMicros() &- parkBenchStart,
+            hubContextSwitches: Self.switchesSince(parkSwitchesStart, c.hubPids))
         parkCPU.requests = outcome.opened
         var answeredEarly = 0
         for slot in slots { answeredEarly += try await slot.loop.submit { slot.state.value.finished }.get() }
@@ -114,6 +125,10 @@ struct WaiterScenario: Sendable {
 
         // 3. memory of the parked waiters
         let after = ProcessMemory.sample(c.hubPids)
+        if self.hold > 0 {
+            c.log("holding the parked waiters \(self.hold) s")
+            try await Task.sleep(for: .milliseconds(Int64(self.hold * 1000)))
+        }
         let parkedSeconds = self.seconds(sendStart)
         if parkedSeconds > Double(self.waitSeconds) - 5 {
             report.problems.append("parking took \(Report.num(parkedSeconds, 1)) s: too close to wait_seconds=\(self.waitSeconds) for the wake-up to be measured")
@@ -130,6 +145,7 @@ struct WaiterScenario: Sendable {
         }
         c.log("parked; sending \(patches.count) PATCHes")
         let wakeHubStart = ProcessMemory.cpuMicros(c.hubPids)
+        let wakeSwitchesStart = ProcessMemory.contextSwitches(c.hubPids)
         let wakeBenchStart = SystemSupport.selfCPUMicros()
         let wakeStart = SystemSupport.monotonicNanos()
         let answers = try await control.send(patches)
@@ -138,7 +154,8 @@ struct WaiterScenario: Sendable {
         var wakeCPU = CPUFigure(
             label: "wake", seconds: self.seconds(wakeStart, wakeEnd),
             hubMicros: Self.cpuSince(wakeHubStart, c.hubPids),
-            benchMicros: SystemSupport.selfCPUMicros() &- wakeBenchStart)
+            benchMicros: SystemSupport.selfCPUMicros() &- wakeBenchStart,
+            hubContextSwitches: Self.switchesSince(wakeSwitchesStart, c.hubPids))
         let sentNanos = answers.map(\.sentNanos)
         let newVersions = answers.map { $0.status == 200 ? $0.version : nil }
         var summary = WaiterSummary()
@@ -155,9 +172,41 @@ struct WaiterScenario: Sendable {
         return report
     }
 
+    /// `--connections-only`: the hub's memory with the connections open and idle, then close.
+    private func measureIdleConnections(
+        _ report: OperationsReport, outcome: ConnectOutcome, before: ProcessSample, slots: [WaiterSlot], control: ControlHandle
+    ) async throws -> OperationsReport {
+        var report = report
+        let c = self.context
+        _ = try await self.waitForIdleHub(c.hubPids)
+        if self.settle > 0 { try await Task.sleep(for: .milliseconds(Int64(self.settle * 1000))) }
+        let after = ProcessMemory.sample(c.hubPids)
+        if self.hold > 0 { try await Task.sleep(for: .milliseconds(Int64(self.hold * 1000))) }
+        for slot in slots { try await slot.loop.flatSubmit { slot.state.value.closeAll() }.get() }
+        try await control.close()
+        report.shape = [("shape", "\(Report.int(self.waiters)) idle keep-alive connections, no request (--connections-only)")]
+        if let b = before.rssKiB, let a = after.rssKiB {
+            let delta = Double(a) - Double(b)
+            var text = "RSS \(Report.int(Int(b))) → \(Report.int(Int(a))) KiB = +\(Report.num(delta / 1024, 1)) MiB (\(Report.num(delta / Double(max(outcome.opened, 1)), 2)) KiB per connection)"
+            if let pb = before.pssKiB, let pa = after.pssKiB { text += "; PSS +\(Report.num((Double(pa) - Double(pb)) / 1024, 1)) MiB" }
+            report.rows.append(("hub memory", text))
+            report.json.add("hub_rss_before_kib", Double(b))
+            report.json.add("hub_rss_after_kib", Double(a))
+            report.json.add("hub_rss_kib_per_connection", delta / Double(max(outcome.opened, 1)))
+        }
+        report.json.add("connections", outcome.opened)
+        return report
+    }
+
     /// The hub's CPU µs since `start` (nil without a readable pid).
     private static func cpuSince(_ start: UInt64?, _ pids: [Int32]) -> UInt64? {
         guard let start, let now = ProcessMemory.cpuMicros(pids) else { return nil }
+        return now &- start
+    }
+
+    /// The hub's context switches since `start`.
+    private static func switchesSince(_ start: UInt64?, _ pids: [Int32]) -> UInt64? {
+        guard let start, let now = ProcessMemory.contextSwitches(pids) else { return nil }
         return now &- start
     }
 
