@@ -70,7 +70,7 @@ struct LoadRunner: Sendable {
         var hubMicros: UInt64?
         if let a = hubStart, let b = hubEnd { hubMicros = b &- a }
         var switches: UInt64?
-        if let a = switchesStart, let b = switchesEnd { switches = b &- a }
+        if let a = switchesStart, let b = switchesEnd { switches = b.since(a) }
         return CPUFigure(
             label: read?.name ?? "all", seconds: seconds, hubMicros: hubMicros, benchMicros: benchEnd &- benchStart, hubContextSwitches: switches)
     }

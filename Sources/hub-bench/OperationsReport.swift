@@ -8,7 +8,8 @@ struct CPUFigure: Sendable {
     /// Hub CPU (utime + stime) over the window, µs; nil without `--hub-pid`.
     var hubMicros: UInt64?
     var benchMicros: UInt64
-    /// Context switches of the hub's threads over the window (nil without `--hub-pid`).
+    /// Context switches of the hub's threads over the window, a lower bound (threads that ended
+    /// during the window are missing); nil without `--hub-pid`.
     var hubContextSwitches: UInt64?
     /// Requests answered in the window (for µs per request); 0 = not per request.
     var requests: Int = 0

@@ -45,22 +45,22 @@ enum ProcessMemory {
         return total
     }
 
-    /// Context switches (voluntary + involuntary) of every thread of the pids; nil if unreadable.
-    /// Each one is a thread giving up or losing its core: a request that hops between threads
-    /// (event loop → task executor → database queue → …) pays a few per request.
-    static func contextSwitches(_ pids: [Int32]) -> UInt64? {
+    /// Context switches (voluntary + involuntary) of every live thread of the pids, by
+    /// "pid/tid"; nil if unreadable. Each one is a thread giving up or losing its core: a request
+    /// that hops between threads (event loop → task executor → database queue → …) pays a few.
+    static func contextSwitches(_ pids: [Int32]) -> ThreadSwitches? {
         guard !pids.isEmpty else { return nil }
-        var total: UInt64 = 0
+        var counts: [String: UInt64] = [:]
         for pid in pids {
             guard let dir = opendir("/proc/\(pid)/task") else { return nil }
             defer { closedir(dir) }
             while let entry = readdir(dir) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
                 guard name.first?.isNumber == true, let status = SystemSupport.readFile("/proc/\(pid)/task/\(name)/status") else { continue }
-                total += (plainField("voluntary_ctxt_switches:", in: status) ?? 0) + (plainField("nonvoluntary_ctxt_switches:", in: status) ?? 0)
+                counts["\(pid)/\(name)"] = (plainField("voluntary_ctxt_switches:", in: status) ?? 0) + (plainField("nonvoluntary_ctxt_switches:", in: status) ?? 0)
             }
         }
-        return total
+        return ThreadSwitches(counts: counts)
     }
 
     private static func plainField(_ name: String, in text: String) -> UInt64? {
@@ -85,5 +85,20 @@ extension Substring {
         while s.first == set { s = s.dropFirst() }
         while s.last == set { s = s.dropLast() }
         return s
+    }
+}
+
+/// Context switches per thread at one moment (see `ProcessMemory.contextSwitches`).
+struct ThreadSwitches: Sendable {
+    var counts: [String: UInt64]
+
+    /// Switches since `earlier`: threads in both samples count their increase, threads born
+    /// since count all of theirs. Threads that ended in between are missing (the kernel keeps
+    /// no per-process total of switches), so this is a lower bound.
+    func since(_ earlier: ThreadSwitches) -> UInt64 {
+        self.counts.reduce(0) { total, entry in
+            let before = earlier.counts[entry.key] ?? 0
+            return total + (entry.value >= before ? entry.value - before : entry.value)
+        }
     }
 }

@@ -205,9 +205,9 @@ struct WaiterScenario: Sendable {
     }
 
     /// The hub's context switches since `start`.
-    private static func switchesSince(_ start: UInt64?, _ pids: [Int32]) -> UInt64? {
+    private static func switchesSince(_ start: ThreadSwitches?, _ pids: [Int32]) -> UInt64? {
         guard let start, let now = ProcessMemory.contextSwitches(pids) else { return nil }
-        return now &- start
+        return now.since(start)
     }
 
     /// Samples the hub's CPU every `idleWindow` until one window is below `idleCPU` %: true when
