@@ -57,6 +57,7 @@ struct LoadRunner: Sendable {
         if warmup > 0 { try await Task.sleep(for: .milliseconds(Int64(warmup * 1000))) }
         let hubStart = ProcessMemory.cpuMicros(hubPids)
         let switchesStart = ProcessMemory.contextSwitches(hubPids)
+        let machineStart = ProcessMemory.machineBusyMicros()
         let benchStart = SystemSupport.selfCPUMicros()
         let start = SystemSupport.monotonicNanos()
         for slot in self.slots { try await slot.loop.submit { slot.state.value.beginWindow(kinds: kinds) }.get() }
@@ -65,14 +66,18 @@ struct LoadRunner: Sendable {
         let seconds = Double(SystemSupport.monotonicNanos() &- start) / 1e9
         let hubEnd = ProcessMemory.cpuMicros(hubPids)
         let switchesEnd = ProcessMemory.contextSwitches(hubPids)
+        let machineEnd = ProcessMemory.machineBusyMicros()
         let benchEnd = SystemSupport.selfCPUMicros()
         for slot in self.slots { try await slot.loop.flatSubmit { slot.state.value.stop() }.get() }
         var hubMicros: UInt64?
         if let a = hubStart, let b = hubEnd { hubMicros = b &- a }
         var switches: UInt64?
         if let a = switchesStart, let b = switchesEnd { switches = b.since(a) }
+        var machine: UInt64?
+        if let a = machineStart, let b = machineEnd { machine = b &- a }
         return CPUFigure(
-            label: read?.name ?? "all", seconds: seconds, hubMicros: hubMicros, benchMicros: benchEnd &- benchStart, hubContextSwitches: switches)
+            label: read?.name ?? "all", seconds: seconds, hubMicros: hubMicros, benchMicros: benchEnd &- benchStart,
+            hubContextSwitches: switches, machineMicros: machine)
     }
 
     func summary() async throws -> LoadSummary {

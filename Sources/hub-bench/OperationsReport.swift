@@ -11,11 +11,18 @@ struct CPUFigure: Sendable {
     /// Context switches of the hub's threads over the window, a lower bound (threads that ended
     /// during the window are missing); nil without `--hub-pid`.
     var hubContextSwitches: UInt64?
+    /// Busy CPU of the whole machine over the window (nil when /proc/stat is unreadable).
+    var machineMicros: UInt64?
     /// Requests answered in the window (for µs per request); 0 = not per request.
     var requests: Int = 0
 
     var hubPercent: Double? { self.hubMicros.map { self.seconds > 0 ? Double($0) / (self.seconds * 1e4) : 0 } }
     var benchPercent: Double { self.seconds > 0 ? Double(self.benchMicros) / (self.seconds * 1e4) : 0 }
+    /// CPU other processes used over the window (machine − hub − bench), % of one core.
+    var othersPercent: Double? {
+        guard let machine = self.machineMicros, let hub = self.hubMicros, self.seconds > 0 else { return nil }
+        return max(Double(machine) - Double(hub) - Double(self.benchMicros), 0) / (self.seconds * 1e4)
+    }
     var hubMicrosPerRequest: Double? { self.requests > 0 ? self.hubMicros.map { Double($0) / Double(self.requests) } : nil }
     var benchMicrosPerRequest: Double? { self.requests > 0 ? Double(self.benchMicros) / Double(self.requests) : nil }
     var hubSwitchesPerRequest: Double? { self.requests > 0 ? self.hubContextSwitches.map { Double($0) / Double(self.requests) } : nil }
@@ -92,6 +99,7 @@ struct OperationsReport: Sendable {
             c.add("bench_pct", figure.benchPercent)
             c.add("hub_us_per_request", figure.hubMicrosPerRequest)
             c.add("bench_us_per_request", figure.benchMicrosPerRequest)
+            c.add("others_pct", figure.othersPercent)
             c.add("hub_context_switches", figure.hubContextSwitches.map { Double($0) })
             c.add("hub_context_switches_per_request", figure.hubSwitchesPerRequest)
             cpu.addRaw(figure.label, c.text)
@@ -142,6 +150,7 @@ struct OperationsReport: Sendable {
         var tail: [(String, String)] = []
         for figure in self.cpu {
             var text = "hub " + (figure.hubPercent.map { Report.num($0, 0) + "%" } ?? "-") + ", bench \(Report.num(figure.benchPercent, 0))%"
+            if let others = figure.othersPercent { text += ", other processes \(Report.num(others, 0))%" }
             var per: [String] = []
             if let hub = figure.hubMicrosPerRequest { per.append("hub \(Report.num(hub, 1))") }
             if let bench = figure.benchMicrosPerRequest { per.append("bench \(Report.num(bench, 1))") }

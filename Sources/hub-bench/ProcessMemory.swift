@@ -45,6 +45,21 @@ enum ProcessMemory {
         return total
     }
 
+    /// CPU time every core of the machine spent busy (user, nice, system, irq, softirq, steal:
+    /// the `cpu` line of /proc/stat) in microseconds; with the hub's and the bench's own CPU it
+    /// shows how much other processes took during a measurement.
+    static func machineBusyMicros() -> UInt64? {
+        guard let stat = SystemSupport.readFile("/proc/stat"), let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else {
+            return nil
+        }
+        let fields = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+        guard fields.count >= 8 else { return nil }
+        // user nice system idle iowait irq softirq steal
+        let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+        let ticksPerSecond = UInt64(max(sysconf(Int32(_SC_CLK_TCK)), 1))
+        return busy * 1_000_000 / ticksPerSecond
+    }
+
     /// Context switches (voluntary + involuntary) of every live thread of the pids, by
     /// "pid/tid"; nil if unreadable. Each one is a thread giving up or losing its core: a request
     /// that hops between threads (event loop → task executor → database queue → …) pays a few.

@@ -64,6 +64,7 @@ struct ReadScenario: Sendable {
                     sum.seconds += figure.seconds
                     sum.benchMicros += figure.benchMicros
                     if let a = sum.hubMicros, let b = figure.hubMicros { sum.hubMicros = a + b } else { sum.hubMicros = nil }
+                    if let a = sum.machineMicros, let b = figure.machineMicros { sum.machineMicros = a + b } else { sum.machineMicros = nil }
                     if let a = sum.hubContextSwitches, let b = figure.hubContextSwitches { sum.hubContextSwitches = a + b } else { sum.hubContextSwitches = nil }
                     cpuByKind[kind] = sum
                 } else {

@@ -102,6 +102,7 @@ struct WaiterScenario: Sendable {
         let sendStart = SystemSupport.monotonicNanos()
         let parkHubStart = ProcessMemory.cpuMicros(c.hubPids)
         let parkSwitchesStart = ProcessMemory.contextSwitches(c.hubPids)
+        let parkMachineStart = ProcessMemory.machineBusyMicros()
         let parkBenchStart = SystemSupport.selfCPUMicros()
         for slot in slots { try await slot.loop.flatSubmit { slot.state.value.sendAll(heads) }.get() }
         let writtenAt = SystemSupport.monotonicNanos()
@@ -112,7 +113,8 @@ struct WaiterScenario: Sendable {
             label: "park", seconds: self.seconds(sendStart, parkedAt),
             hubMicros: Self.cpuSince(parkHubStart, c.hubPids),
             benchMicros: SystemSupport.selfCPUMicros() &- parkBenchStart,
-            hubContextSwitches: Self.switchesSince(parkSwitchesStart, c.hubPids))
+            hubContextSwitches: Self.switchesSince(parkSwitchesStart, c.hubPids),
+            machineMicros: Self.machineSince(parkMachineStart))
         parkCPU.requests = outcome.opened
         var answeredEarly = 0
         for slot in slots { answeredEarly += try await slot.loop.submit { slot.state.value.finished }.get() }
@@ -146,6 +148,7 @@ struct WaiterScenario: Sendable {
         c.log("parked; sending \(patches.count) PATCHes")
         let wakeHubStart = ProcessMemory.cpuMicros(c.hubPids)
         let wakeSwitchesStart = ProcessMemory.contextSwitches(c.hubPids)
+        let wakeMachineStart = ProcessMemory.machineBusyMicros()
         let wakeBenchStart = SystemSupport.selfCPUMicros()
         let wakeStart = SystemSupport.monotonicNanos()
         let answers = try await control.send(patches)
@@ -155,7 +158,8 @@ struct WaiterScenario: Sendable {
             label: "wake", seconds: self.seconds(wakeStart, wakeEnd),
             hubMicros: Self.cpuSince(wakeHubStart, c.hubPids),
             benchMicros: SystemSupport.selfCPUMicros() &- wakeBenchStart,
-            hubContextSwitches: Self.switchesSince(wakeSwitchesStart, c.hubPids))
+            hubContextSwitches: Self.switchesSince(wakeSwitchesStart, c.hubPids),
+            machineMicros: Self.machineSince(wakeMachineStart))
         let sentNanos = answers.map(\.sentNanos)
         let newVersions = answers.map { $0.status == 200 ? $0.version : nil }
         var summary = WaiterSummary()
@@ -201,6 +205,12 @@ struct WaiterScenario: Sendable {
     /// The hub's CPU µs since `start` (nil without a readable pid).
     private static func cpuSince(_ start: UInt64?, _ pids: [Int32]) -> UInt64? {
         guard let start, let now = ProcessMemory.cpuMicros(pids) else { return nil }
+        return now &- start
+    }
+
+    /// The machine's busy CPU µs since `start`.
+    private static func machineSince(_ start: UInt64?) -> UInt64? {
+        guard let start, let now = ProcessMemory.machineBusyMicros() else { return nil }
         return now &- start
     }
 
