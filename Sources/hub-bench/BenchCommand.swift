@@ -1,11 +1,11 @@
 import ArgumentParser
 
-/// `hub-bench connect|fanout|topics`: see Benchmarks/README.md.
+/// `hub-bench connect|fanout|topics|operations`: see Benchmarks/README.md.
 struct HubBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub-bench",
-        abstract: "Load generator for the Operations Hub: WebSocket subscribers over SwiftNIO, HTTP publisher.",
-        subcommands: [Connect.self, Fanout.self, Topics.self]
+        abstract: "Load generator for the Operations Hub: WebSocket subscribers over SwiftNIO, HTTP publisher, operations REST load.",
+        subcommands: [Connect.self, Fanout.self, Topics.self, Operations.self]
     )
 }
 

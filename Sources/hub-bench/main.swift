@@ -5,6 +5,8 @@ do {
     var command = try HubBench.parseAsRoot()
     if let scenario = command as? any ScenarioCommand {
         try await BenchRunner.runAndExit(try scenario.settings())
+    } else if let scenario = command as? any OperationsScenarioCommand {
+        try await scenario.runAndExit()
     } else {
         try command.run()
     }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Operations REST targets against a running hub (hub-bench operations …):
+#   1. waiters: W (10,000) parked long-polls over OPS (10) operations; hub memory (target: < 100 MiB for
+#      10,000); then one PATCH per operation wakes them (wake latency; every waiter gets the new version)
+#   2. crud:    WORKERS (32) workers create → PATCH (If-Match) → GET → … ; each kind's rate and latency
+#   3. get:     GET /api/v1/operations/{id} vs GET /health on CONNS (50) connections, DURATION (10) s per
+#               phase, ROUNDS (2) rounds (target: get ≥ 70% of health)
+# The waiters run first: their memory figure is only meaningful on a freshly started hub.
+# Environment: HUB_TOKEN (required; operation:create/read/update), HUB_PORT (8080), HUB_HOST (127.0.0.1),
+#   HUB_PID (memory and CPU figures; needed to see the waiters parked), W, OPS, WORKERS, CONNS, DURATION,
+#   ROUNDS, SKIP (comma-separated: waiters,crud,get), HUB_BENCH (path of the hub-bench binary),
+#   OUT (append one JSON line per run to this file).
+# Extra arguments go to every hub-bench run (e.g. --threads 2).
+# Exit status: non-zero if any run had errors (unexpected statuses, lost requests, waiters without the
+# new version, anomalies). A missed target is reported, not an error.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=${HUB_BENCH:-$ROOT/.build/release/hub-bench}
+: "${HUB_TOKEN:?set HUB_TOKEN (hub token --sub bench --tenant bench --role admin --permission '*:*')}"
+HUB_PORT=${HUB_PORT:-8080}
+HUB_HOST=${HUB_HOST:-127.0.0.1}
+W=${W:-10000}
+OPS=${OPS:-10}
+WORKERS=${WORKERS:-32}
+CONNS=${CONNS:-50}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
+SKIP=${SKIP:-}
+if [ ! -x "$BENCH" ]; then
+    echo "no $BENCH: build it with 'swift build -c release --product hub-bench' (or set HUB_BENCH)" >&2
+    exit 2
+fi
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((W + 200)) ]; then
+    echo "warning: hard fd limit $(ulimit -Hn) < W + 200; raise it ('ulimit -n') first" >&2
+fi
+[ -z "${HUB_PID:-}" ] && echo "warning: no HUB_PID: no memory or CPU figures, and the waiters are given a fixed --settle instead of watching the hub go idle" >&2
+
+common=(--host "$HUB_HOST" --port "$HUB_PORT" --token "$HUB_TOKEN")
+[ -n "${HUB_PID:-}" ] && common+=(--hub-pid "$HUB_PID")
+
+status=0
+run() {
+    local title=$1 mode=$2
+    shift 2
+    case ",$SKIP," in *",$mode,"*) return ;; esac
+    echo "== $title"
+    echo "   load: $(cat /proc/loadavg)   swift-build running: $(pgrep -c swift-build || true)"
+    if [ -n "${OUT:-}" ]; then
+        "$BENCH" operations "$mode" "${common[@]}" "$@" --json | tee -a "$OUT" || status=1
+    else
+        "$BENCH" operations "$mode" "${common[@]}" "$@" || status=1
+    fi
+    echo
+}
+
+run "long-poll: $W waiters over $OPS operations, then one PATCH per operation" waiters --n "$W" --ops "$OPS" "$@"
+run "create/patch/get: $WORKERS workers, ${DURATION} s" crud --workers "$WORKERS" --duration "$DURATION" "$@"
+run "GET /operations/{id} vs GET /health: $CONNS connections, ${DURATION} s per phase, $ROUNDS rounds" get --conns "$CONNS" --duration "$DURATION" --rounds "$ROUNDS" "$@"
+exit $status
