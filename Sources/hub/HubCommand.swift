@@ -44,7 +44,7 @@ struct Serve: AsyncParsableCommand {
             print("  get a token:  hub token --sub alice --tenant acme --role admin")
             print("  WebSocket:    ws://\(host):\(port)/ws/v1?token=TOKEN")
             // stdout is block-buffered when it is not a terminal: whoever waits for this line gets it now.
-            fflush(stdout)
+            fflush(nil)
         }
         try await group.run()
     }
