@@ -19,8 +19,9 @@ public struct HubServer: Sendable {
     public let core: RealtimeCore
     public let verifier: TokenVerifier
     public let prometheus: PrometheusCollectorRegistry
-    /// Operations: the embedded store in the data directory, events through the core's bus.
+    /// Operations: the store of the deployment (SQLite or Redis), events through the core's bus.
     public let operations: OperationService
+    let backends: NodeBackends
     let logger: Logger
 
     public static let version = "0.1.0"
@@ -35,20 +36,26 @@ public struct HubServer: Sendable {
         let factory = PrometheusMetricsFactory(registry: registry)
         let metrics = HubMetrics(factory: factory)
         let access = AccessControl(extraFamilies: Set(configuration.extraTopicFamilies))
-        self.core = RealtimeCore.embedded(access: access, limits: configuration.limits, metrics: metrics)
         self.verifier = try await KeyLoader.verifier(configuration, logger: logger)
-        let store = try SQLiteOperationStore(dataDirectory: configuration.dataDir)
-        self.operations = OperationService(
-            store: store, events: BusOperationEventSink(bus: core.bus), clock: operationsClock,
-            settings: configuration.operations, logger: logger)
-        try await operations.restoreEntityDirectory()
+        let backends = try await NodeBackends.make(
+            configuration: configuration, access: access, metrics: metrics, operationsClock: operationsClock, logger: logger)
+        self.backends = backends
+        self.core = backends.core
+        self.operations = backends.operations
     }
+
+    /// `embedded` or `distributed`.
+    public var mode: String { backends.mode.rawValue }
+
+    /// Where the node keeps its state, for the start-up line.
+    public var summary: String { backends.summary }
 
     /// The HTTP + WebSocket application. `onServerRunning` gets the bound port.
     public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let deps = RouteDependencies(
             core: core, configuration: configuration, verifier: verifier, prometheus: prometheus, startedAt: Date(),
-            version: Self.version, operations: operations)
+            version: Self.version, operations: operations, mode: backends.mode.rawValue, redisReady: backends.redisReady,
+            operationWaiters: Meter(label: "hub_operation_waiters", factory: PrometheusMetricsFactory(registry: prometheus)))
         let router = Router(context: HubRequestContext.self)
         router.add(middleware: ErrorEnvelopeMiddleware())
         router.add(middleware: AuthMiddleware(verifier: verifier))
@@ -81,7 +88,8 @@ public struct HubServer: Sendable {
         let app = makeApplication(onServerRunning: onServerRunning)
         return ServiceGroup(
             configuration: .init(
-                services: [
+                // Started in this order, stopped in reverse: Redis goes away after the HTTP server.
+                services: backends.services.map { .init(service: $0) } + [
                     .init(service: ExpirySweeper(registry: core.registry)),
                     .init(service: HeartbeatMonitor(operations: operations)),
                     .init(service: RetentionSweeper(operations: operations)),

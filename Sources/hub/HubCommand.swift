@@ -39,8 +39,9 @@ struct Serve: AsyncParsableCommand {
         FileLimits.raiseOpenFileLimit()
         let server = try await HubServer(configuration: configuration, logger: logger)
         let host = configuration.server.host
+        let summary = server.summary
         let group = server.makeServiceGroup { port in
-            print("hub \(HubServer.version) listening on http://\(host):\(port) (embedded mode, data in \(configuration.dataDir))")
+            print("hub \(HubServer.version) listening on http://\(host):\(port) (\(summary))")
             print("  get a token:  hub token --sub alice --tenant acme --role admin")
             print("  WebSocket:    ws://\(host):\(port)/ws/v1?token=TOKEN")
             // stdout is block-buffered when it is not a terminal: whoever waits for this line gets it now.

@@ -28,21 +28,36 @@ public struct HTTPResult: Sendable {
     }
 }
 
+/// Sends one request to `127.0.0.1:port` on a fresh connection.
+public func httpRequest(
+    port: Int, _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, headers: HTTPFields = [:]
+) async throws -> HTTPResult {
+    var fields = headers
+    if let token { fields[.authorization] = "Bearer \(token)" }
+    if json != nil { fields[.contentType] = "application/json" }
+    let request = TestClient.Request(path, method: method, headers: fields, body: json.map { ByteBuffer(string: $0) })
+    let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+        try await client.execute(request)
+    }
+    let body = response.body.map { Data($0.readableBytesView) } ?? Data()
+    return HTTPResult(status: Int(response.status.code), headers: response.headers, body: body)
+}
+
+extension HubNode {
+    /// Sends one request to this node on a fresh connection.
+    public func request(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, headers: HTTPFields = [:]
+    ) async throws -> HTTPResult {
+        try await httpRequest(port: port, method, path, token: token, json: json, headers: headers)
+    }
+}
+
 extension TestHub {
     /// Sends one request on a fresh connection.
     public func request(
         _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil, headers: HTTPFields = [:]
     ) async throws -> HTTPResult {
-        var fields = headers
-        if let token { fields[.authorization] = "Bearer \(token)" }
-        if json != nil { fields[.contentType] = "application/json" }
-        let request = TestClient.Request(path, method: method, headers: fields, body: json.map { ByteBuffer(string: $0) })
-        let port = self.port
-        let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
-            try await client.execute(request)
-        }
-        let body = response.body.map { Data($0.readableBytesView) } ?? Data()
-        return HTTPResult(status: Int(response.status.code), headers: response.headers, body: body)
+        try await httpRequest(port: port, method, path, token: token, json: json, headers: headers)
     }
 
     /// Publishes one event as an admin of `tenant`; returns the offset.

@@ -45,6 +45,8 @@ struct FileConfiguration: Decodable {
     var server: Server?
     var data_dir: String?
     var redis_url: String?
+    var redis_pool_size: Int?
+    var node_id: String?
     var auth: Auth?
     var allowed_origins: [String]?
     var log: Log?
@@ -62,6 +64,8 @@ struct FileConfiguration: Decodable {
         }
         if let v = data_dir { c.dataDir = v }
         if let v = redis_url { c.redisURL = v }
+        if let v = redis_pool_size { c.redisPoolSize = v }
+        if let v = node_id { c.nodeID = v }
         if let a = auth {
             if let v = a.jwt_secret { c.auth.jwtSecret = v }
             if let v = a.jwt_public_key_file { c.auth.jwtPublicKeyFile = v }

@@ -1,4 +1,5 @@
 import Foundation
+import Redis
 import Hub
 import Yams
 
@@ -57,6 +58,8 @@ extension HubConfiguration {
         if let v = try int("HUB_DRAIN_SECONDS") { server.drainSeconds = v }
         if let v = env["HUB_DATA_DIR"] { dataDir = v }
         if let v = env["HUB_REDIS_URL"], !v.isEmpty { redisURL = v }
+        if let v = try int("HUB_REDIS_POOL_SIZE") { redisPoolSize = v }
+        if let v = env["HUB_NODE_ID"], !v.isEmpty { nodeID = v }
         if let v = env["HUB_JWT_SECRET"], !v.isEmpty { auth.jwtSecret = v }
         if let v = env["HUB_JWT_PUBLIC_KEY_FILE"], !v.isEmpty { auth.jwtPublicKeyFile = v }
         if let v = env["HUB_JWKS_FILE"], !v.isEmpty { auth.jwksFile = v }
@@ -111,8 +114,16 @@ extension HubConfiguration {
             throw ConfigurationError("log format must be json or text, got '\(format)'")
         }
         try validateOperations()
-        if redisURL != nil {
-            throw ConfigurationError("HUB_REDIS_URL is set, but distributed mode is not available in this version yet")
+        if let redisURL {
+            do {
+                _ = try RedisConfiguration(url: redisURL)
+            } catch {
+                throw ConfigurationError("HUB_REDIS_URL is not a Redis URL: \(error.message)")
+            }
+        }
+        try positive(redisPoolSize, "redis_pool_size")
+        guard !nodeID.isEmpty, nodeID.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw ConfigurationError("node_id must be visible ASCII without spaces, got '\(nodeID)'")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hub
 import Operations
 
@@ -8,8 +9,14 @@ public struct HubConfiguration: Sendable, Equatable {
     public var server = Server()
     /// Directory of the embedded store and the generated JWT secret.
     public var dataDir = "./.hub"
-    /// `redis://…` or `rediss://…`: distributed mode (not yet implemented).
+    /// `redis://[user:pass@]host:port/db` or `rediss://…`: distributed mode
+    /// (events, history, operations and ingestion through Redis).
     public var redisURL: String?
+    /// Connections of the Redis command pool (the subscriber and the ingest
+    /// consumer have their own).
+    public var redisPoolSize = 4
+    /// This node's name in Redis (client names, the ingest consumer); unique per node.
+    public var nodeID = HubConfiguration.defaultNodeID()
     public var auth = Auth()
     /// Origins allowed to open WebSockets and make CORS requests; empty = any.
     public var allowedOrigins: [String] = []
@@ -22,6 +29,12 @@ public struct HubConfiguration: Sendable, Equatable {
     public var operations = OperationSettings()
 
     public init() {}
+
+    /// `hostname-pid-random`: unique per process, readable in `CLIENT LIST`.
+    public static func defaultNodeID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "hub"
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))"
+    }
 
     public struct Server: Sendable, Equatable {
         public var host = "127.0.0.1"

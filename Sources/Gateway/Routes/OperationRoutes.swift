@@ -87,6 +87,8 @@ struct OperationRoutes {
             return JSONResponse.ok(op, context: context, headers: headers(for: op))
         }
         guard wait > 0 else { return notModified(op, context: context) }
+        deps.operationWaiters.increment()
+        defer { deps.operationWaiters.decrement() }
         let changed = try await APIError.mappingOperationErrors {
             try await operations.waitForChange(
                 OperationRef(tenant: identity.tenant, id: op.id), from: op.version, seconds: Double(wait))

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Hub
 import Operations
@@ -12,4 +13,10 @@ struct RouteDependencies: Sendable {
     let startedAt: Date
     let version: String
     let operations: OperationService
+    /// `embedded` or `distributed`.
+    let mode: String
+    /// Redis reachable now (nil in embedded mode).
+    let redisReady: (@Sendable () -> Bool)?
+    /// Long-polls parked on this node (`hub_operation_waiters`).
+    let operationWaiters: Meter
 }

@@ -51,14 +51,19 @@ struct StatusRoutes {
             _ = try context.requireIdentity()
             let busReady = await deps.core.bus.isReady()
             let storeReady = await deps.operations.store.isReady()
+            let redis: Component = deps.redisReady.map { ready in
+                ready() ? Component(status: "ok") : Component(status: "unavailable", detail: "reconnecting")
+            } ?? Component(status: "not_configured")
             let status = PlatformStatus(
-                status: busReady && storeReady ? "ok" : "degraded", version: deps.version, mode: "embedded",
+                status: busReady && storeReady ? "ok" : "degraded", version: deps.version, mode: deps.mode,
                 uptimeSeconds: Int(Date().timeIntervalSince(deps.startedAt)), connections: deps.core.registry.count,
                 components: [
                     "hub": Component(status: "ok"),
-                    "event_bus": Component(status: busReady ? "ok" : "unavailable", detail: "in-process"),
-                    "operations_store": Component(status: storeReady ? "ok" : "unavailable", detail: "sqlite"),
-                    "redis": Component(status: "not_configured"),
+                    "event_bus": Component(
+                        status: busReady ? "ok" : "unavailable", detail: deps.redisReady == nil ? "in-process" : "redis"),
+                    "operations_store": Component(
+                        status: storeReady ? "ok" : "unavailable", detail: deps.redisReady == nil ? "sqlite" : "redis"),
+                    "redis": redis,
                 ])
             return JSONResponse.ok(status, context: context)
         }
