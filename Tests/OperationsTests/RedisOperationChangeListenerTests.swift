@@ -102,7 +102,7 @@ struct RedisOperationChangeListenerTests {
 
     @Test func twoHeartbeatMonitorsFailASilentOperationExactlyOnce() async throws {
         let rendezvous = Rendezvous(parties: 2)
-        try await withRedisNodes(2, wrap: { RendezvousStore($0, rendezvous: rendezvous) }) { _, nodes in
+        try await withRedisNodes(2, wrap: { HookedStore($0, rendezvous: rendezvous) }) { _, nodes in
             // Running operations whose worker last reported at t0 (timeout 30 s).
             let ops = (0..<5).map { Fixtures.operation(id: "op_silent\($0)", status: .inProgress) }
             for op in ops { try await nodes[0].store.insert(op, completing: nil) }
