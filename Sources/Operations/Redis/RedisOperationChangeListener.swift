@@ -27,12 +27,15 @@ public final class RedisOperationChangeListener: Service, Sendable {
     private let gate: ListeningGate
 
     /// - Parameters:
-    ///   - configuration: the Redis to listen to (the store's client's server).
+    ///   - store: the store whose changes to follow (its channel, and by default its client's server).
+    ///   - operations: the service whose waiters to wake.
+    ///   - configuration: the Redis to listen to; nil: the store's client's configuration.
     ///   - healthCheckInterval: how often the subscriber PINGs to detect a dead connection.
     public init(
-        configuration: RedisConfiguration, store: RedisOperationStore, operations: OperationService,
+        store: RedisOperationStore, operations: OperationService, configuration: RedisConfiguration? = nil,
         healthCheckInterval: Duration? = .seconds(15), logger: Logger
     ) throws(OperationError) {
+        let configuration = configuration ?? store.client.configuration
         let gate = ListeningGate()
         channel = store.changeChannel
         self.logger = logger

@@ -58,7 +58,7 @@ func withChangeListener<T: Sendable>(
         if let backoff { configuration.reconnectBackoff = backoff }
     }
     let listener = try RedisOperationChangeListener(
-        configuration: configuration, store: node.store, operations: node.service, healthCheckInterval: nil, logger: Fixtures.logger)
+        store: node.store, operations: node.service, configuration: configuration, healthCheckInterval: nil, logger: Fixtures.logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await listener.run() }
         let result: Result<T, any Error>
