@@ -111,6 +111,84 @@ struct RedisOperationStoreTests {
         }
     }
 
+    @Test func aRandomWorkloadOnTwoNodesKeepsEveryIndexRight() async throws {
+        let cap = 8
+        try await withRedisNodes(2, settings: { $0.logLinesPerOperation = cap }) { _, nodes in
+            var generator = SeededGenerator(seed: 11)
+            var refs: [OperationRef] = []
+            var deleted = 0
+            var seen: Set<OperationStatus> = []
+            for step in 0..<600 {
+                let node = nodes[Int.random(in: 0..<2, using: &generator)]
+                if refs.isEmpty || Int.random(in: 0..<6, using: &generator) == 0 {
+                    let new = Fixtures.newDeploy(
+                        team: ["frontend", "backend", nil].randomElement(using: &generator)!, app: "app_\(step % 5)", heartbeat: 30)
+                    refs.append(try await node.service.create(new, tenant: ["acme", "other"].randomElement(using: &generator)!, createdBy: "alice").operation.ref)
+                    continue
+                }
+                let ref = refs.randomElement(using: &generator)!
+                do {
+                    switch Int.random(in: 0..<8, using: &generator) {
+                    case 0: seen.insert(try await node.service.update(ref, OperationUpdate(status: .inProgress)).status)
+                    case 1: _ = try await node.service.update(ref, OperationUpdate(progress: Int.random(in: 0...100, using: &generator)))
+                    case 2:
+                        let status = [OperationStatus.succeeded, .failed].randomElement(using: &generator)!
+                        seen.insert(try await node.service.update(ref, OperationUpdate(status: status)).status)
+                    case 3: seen.insert(try await node.service.cancel(ref, requestedBy: "bob").status)
+                    case 4: _ = try await node.service.appendLogs(ref, (0..<Int.random(in: 1...5, using: &generator)).map { "l\($0)" })
+                    case 5: _ = try await node.service.update(ref, OperationUpdate())  // a heartbeat when running
+                    case 6:
+                        try await node.service.delete(ref)
+                        refs.removeAll { $0 == ref }
+                        deleted += 1
+                    default:
+                        for other in nodes { other.clock.advance(by: 7) }
+                        try await node.service.expireHeartbeats()
+                    }
+                } catch let error as OperationError where [.invalidTransition, .validation, .conflict, .notFound].contains(error.code) {
+                    continue
+                }
+            }
+            #expect(try await nodes[0].store.consistencyProblems(logCap: cap) == [])
+            // `list` answers what filtering every stored operation gives.
+            let everything = try await nodes[1].store.scan(after: nil, limit: 10_000)
+            // The workload reached every corner: each status, timeouts, dropped lines, deletions.
+            #expect(seen.union(everything.map(\.status)) == Set(OperationStatus.allCases))
+            #expect(everything.contains { $0.error?.code == OperationFailure.workerTimeoutCode })
+            #expect(everything.contains { $0.droppedLogLines > 0 })
+            #expect(deleted > 0)
+            let queries = [
+                OperationQuery(tenant: "acme", perPage: 500), OperationQuery(tenant: "other", statuses: [.failed, .cancelled], perPage: 500),
+                OperationQuery(tenant: "acme", statuses: [.inProgress], visibleTeams: ["frontend", "backend"], perPage: 500),
+                OperationQuery(tenant: "acme", targetID: "app_3", teamID: "backend", perPage: 500),
+            ]
+            for query in queries {
+                let expected = everything.filter(query.matches).sorted(by: OperationQuery.newestFirst)
+                let page = try await nodes[0].store.list(query)
+                #expect(page.operations == expected, "\(query)")
+                #expect(page.total == expected.count)
+            }
+        }
+    }
+
+    @Test func theConsistencyCheckFindsBrokenIndexesAndLeftovers() async throws {
+        try await withRedisNodes(1, keyPrefix: "broken") { _, nodes in
+            let store = nodes[0].store
+            let op = Fixtures.operation(id: "op_b", status: .inProgress)
+            try await store.insert(op, completing: nil)
+            #expect(try await store.consistencyProblems(logCap: 10) == [])
+            _ = try await store.send(["ZREM", "{broken}:t:acme:status:in_progress", "op_b"])
+            _ = try await store.send(["ZADD", "{broken}:t:acme:status:pending", 1, "op_b"])
+            _ = try await store.send(["HSET", "{broken}:op:acme:op_b", "seq", 3])
+            _ = try await store.send(["SET", "{broken}:tmp:inter", "x"])
+            let problems = try await store.consistencyProblems(logCap: 10)
+            #expect(problems.contains { $0.contains("status:in_progress") && $0.contains("missing") }, "\(problems)")
+            #expect(problems.contains { $0.contains("status:pending") }, "\(problems)")
+            #expect(problems.contains { $0.contains("field seq") }, "\(problems)")
+            #expect(problems.contains { $0.contains("temporary key") }, "\(problems)")
+        }
+    }
+
     @Test func scriptsSurviveAnEmptiedScriptCache() async throws {
         try await withRedisNodes(1) { _, nodes in
             let store = nodes[0].store

@@ -18,6 +18,7 @@ struct RedisNode: Sendable {
 /// runs, then stops everything (clients cancelled and awaited, server stopped).
 func withRedisNodes<T: Sendable>(
     _ count: Int, keyPrefix: String = "hub:ops", wrap: @escaping @Sendable (RedisOperationStore) -> any OperationStore = { $0 },
+    settings configure: @escaping @Sendable (inout OperationSettings) -> Void = { _ in },
     _ body: @Sendable (RedisServer, [RedisNode]) async throws -> T
 ) async throws -> T {
     try await withRedisServer { server in
@@ -36,7 +37,7 @@ func withRedisNodes<T: Sendable>(
                     nodes.append(
                         RedisNode(
                             client: client, store: store, sink: sink, clock: clock,
-                            service: Fixtures.service(store: wrap(store), sink: sink, clock: clock)))
+                            service: Fixtures.service(store: wrap(store), sink: sink, clock: clock, configure: configure)))
                 }
                 result = .success(try await body(server, nodes))
             } catch {
