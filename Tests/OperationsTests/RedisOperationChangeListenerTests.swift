@@ -100,6 +100,32 @@ struct RedisOperationChangeListenerTests {
         }
     }
 
+    @Test func aListenerStartedWhileRedisIsDownListensOnceItIsBack() async throws {
+        try await withRedisNodes(2) { server, nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            try await server.stop()
+            let listener = try RedisOperationChangeListener(
+                store: a.store, operations: a.service, configuration: try server.testConfiguration(), healthCheckInterval: nil,
+                logger: Fixtures.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await listener.run() }
+                defer { group.cancelAll() }
+                #expect(!listener.isListening)
+                try await server.restart()
+                try await withTimeout(10, "the listener to subscribe once Redis is back") { await listener.waitUntilListening() }
+                for node in nodes {
+                    try await withTimeout(10, "a node to reconnect") { try await node.client.waitForConnection() }
+                }
+                let op = try await b.service.create(Fixtures.newDeploy(), tenant: "acme", createdBy: "alice").operation
+                let waiter = Task { try await a.service.waitForChange(op.ref, from: op.version, seconds: 30) }
+                defer { waiter.cancel() }
+                await a.clock.waitForSleepers(1)
+                let changed = try await b.service.update(op.ref, OperationUpdate(status: .inProgress))
+                #expect(try await withTimeout(10, "node A's long-poll to answer") { try await waiter.value } == changed)
+            }
+        }
+    }
+
     @Test func twoHeartbeatMonitorsFailASilentOperationExactlyOnce() async throws {
         let rendezvous = Rendezvous(parties: 2)
         try await withRedisNodes(2, wrap: { HookedStore($0, rendezvous: rendezvous) }) { _, nodes in

@@ -1,11 +1,15 @@
 import Synchronization
 
-/// Whether a subscription is confirmed, and the tasks waiting until it is
-/// (`RedisOperationChangeListener.waitUntilListening()`). Waiting is a
-/// continuation, resumed by `setListening(true)` or the waiter's cancellation.
+/// Whether the change channel's subscription is confirmed, and the tasks
+/// waiting until it is (`RedisOperationChangeListener.waitUntilListening()`).
+/// A (re)connection confirms it only once the channel was requested (the
+/// subscriber's `.connected` may come before the `SUBSCRIBE`). Waiting is a
+/// continuation, resumed when it is confirmed or the waiter is cancelled.
 final class ListeningGate: Sendable {
     private struct State {
         var listening = false
+        /// The channel is in the subscriber's set (subscribed on every connection).
+        var requested = false
         var nextID: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
@@ -14,10 +18,29 @@ final class ListeningGate: Sendable {
 
     var isListening: Bool { state.withLock { $0.listening } }
 
-    func setListening(_ listening: Bool) {
+    /// `SUBSCRIBE` was confirmed.
+    func subscribed() {
+        update { $0.requested = true; $0.listening = true }
+    }
+
+    /// `SUBSCRIBE` was asked for but not confirmed (Redis down): it is sent again on reconnection.
+    func requested() {
+        update { $0.requested = true }
+    }
+
+    /// The subscriber (re)connected with every requested subscription confirmed.
+    func connected() {
+        update { $0.listening = $0.requested }
+    }
+
+    func disconnected() {
+        update { $0.listening = false }
+    }
+
+    private func update(_ change: (inout State) -> Void) {
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.listening = listening
-            guard listening else { return [] }
+            change(&state)
+            guard state.listening else { return [] }
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }

@@ -66,10 +66,13 @@ public final class RedisOperationChangeListener: Service, Sendable {
             group.addTask { try await self.subscriber.run() }
             do {
                 try await subscriber.subscribe([channel])
-                gate.setListening(true)
+                gate.subscribed()
             } catch {
                 // The channel stays in the subscription set and is subscribed
-                // when the connection comes up (`.connected` / `.resubscribed`).
+                // when the connection comes up (`.connected` / `.resubscribed`),
+                // or already was if that happened just now.
+                gate.requested()
+                if subscriber.isConnected { gate.subscribed() }
                 logger.info("operation change channel not subscribed yet", metadata: ["redis.error": "\(error)"])
             }
             try await group.waitForAll()
@@ -85,10 +88,10 @@ public final class RedisOperationChangeListener: Service, Sendable {
             }
             operations.notifyChanged(change.ref)
         case .connected, .resubscribed:
-            gate.setListening(true)
+            gate.connected()
             operations.notifyAllChanged()
         case .disconnected(let error):
-            gate.setListening(false)
+            gate.disconnected()
             logger.info("operation change channel lost; waiters are woken when it is back", metadata: ["redis.error": "\(error)"])
         }
     }
