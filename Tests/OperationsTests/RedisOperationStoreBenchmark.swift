@@ -62,6 +62,30 @@ struct RedisOperationStoreBenchmark {
         }
     }
 
+    /// From node B's update returning to node A's long-poll answering.
+    @Test func crossNodeWakeLatency() async throws {
+        try await withRedisNodes(2) { server, nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            try await withChangeListener(server, a) { _ in
+                var samples: [Double] = []
+                let clock = ContinuousClock()
+                for _ in 0..<200 {
+                    let op = try await b.service.create(Fixtures.newDeploy(), tenant: "acme", createdBy: "alice").operation
+                    let waiter = Task { try await a.service.waitForChange(op.ref, from: op.version, seconds: 30) }
+                    await a.clock.waitForSleepers(1)
+                    _ = try await b.service.update(op.ref, OperationUpdate(status: .inProgress))
+                    let start = clock.now
+                    _ = try await withTimeout(10, "the wake-up") { try await waiter.value }
+                    let elapsed = clock.now - start
+                    samples.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                }
+                samples.sort()
+                print(String(format: "cross-node wake after the update returned: median %.2f ms, p99 %.2f ms, max %.2f ms",
+                    samples[samples.count / 2], samples[samples.count * 99 / 100], samples.last!))
+            }
+        }
+    }
+
     /// The alternative list design, read-only (no temporary keys): `ZINTERCARD`
     /// for the total and a walk of the smallest index with `ZSCORE` probes for
     /// the page. Compared with the shipped script on two large filters.
