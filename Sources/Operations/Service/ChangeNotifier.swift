@@ -82,6 +82,16 @@ final class ChangeNotifier: Sendable {
         for continuation in continuations { continuation.resume(returning: true) }
     }
 
+    /// Fires every ticket outstanding now, of every operation (later tickets
+    /// are not affected): for when changes may have been missed, e.g. while
+    /// the cross-node change feed was disconnected. Waiters re-read and wait again.
+    func notifyAll() {
+        let continuations = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            Array(state.entries.keys).compactMap { Self.fire(&state, id: $0) }
+        }
+        for continuation in continuations { continuation.resume(returning: true) }
+    }
+
     /// Fires every ticket, now and from now on (graceful shutdown: waiters answer at once).
     func close() {
         let continuations = state.withLock { state -> [CheckedContinuation<Bool, Never>] in

@@ -21,7 +21,10 @@ extension OperationService {
                         progressed = true
                         logger.notice("operation failed: worker timeout", metadata: ["hub.operation.id": "\(ref.id)"])
                     }
-                } catch let error as OperationError where error.code == .notFound {
+                } catch let error as OperationError where error.code == .notFound || error.code == .conflict {
+                    // Gone, or changed first by another writer (another node's
+                    // monitor, or the worker's report): its version guard lost,
+                    // nothing was stored; the next round sees the new state.
                     continue
                 }
             }

@@ -81,6 +81,21 @@ extension OperationService {
         }
     }
 
+    /// Wakes the waiters of `ref` (long-polls and log followers), which then
+    /// re-read it: for changes made elsewhere, e.g. by another hub node
+    /// sharing the store (`RedisOperationChangeListener`). Changes made through
+    /// this service wake its waiters by themselves. A wake-up without a change
+    /// costs one store read per waiter.
+    public func notifyChanged(_ ref: OperationRef) {
+        notifier.notify(ref)
+    }
+
+    /// Wakes every current waiter, of every operation: when changes made
+    /// elsewhere may have gone unnoticed (the change feed reconnected).
+    public func notifyAllChanged() {
+        notifier.notifyAll()
+    }
+
     /// Wakes every waiter and makes later waits return at once (graceful shutdown).
     public func stopWaiters() {
         notifier.close()

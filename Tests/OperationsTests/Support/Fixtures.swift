@@ -41,10 +41,12 @@ enum Fixtures {
     }
 }
 
-/// The stores the contract suite runs against. A Redis store joins this list.
+/// The stores the contract suite runs against.
 enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case memory
     case sqlite
+    /// A real redis-server (shared by the process; a key prefix per store: `SharedRedisOperationStore`).
+    case redis
 
     var description: String { rawValue }
 
@@ -52,6 +54,7 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
         switch self {
         case .memory: MemoryOperationStore()
         case .sqlite: try SQLiteOperationStore(path: TemporaryDirectory.make() + "/operations.sqlite")
+        case .redis: SharedRedisOperationStore()
         }
     }
 }
