@@ -67,7 +67,7 @@ struct NodeBackends: Sendable {
             store: store, events: BusOperationEventSink(bus: bus), clock: operationsClock, settings: configuration.operations,
             logger: logger)
         // Long-polls on this node wake when another node changes the operation.
-        let listener = try RedisOperationChangeListener(configuration: redis, store: store, operations: operations, logger: logger)
+        let listener = try RedisOperationChangeListener(store: store, operations: operations, configuration: redis, logger: logger)
         let ingest = IngestConsumer(
             configuration: IngestConsumerConfiguration(consumer: configuration.nodeID), redis: redis, bus: bus, metrics: metrics,
             logger: logger)

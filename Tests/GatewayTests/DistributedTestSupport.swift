@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import HTTPTypes
 import HubTesting
 import Protocol
 import Testing

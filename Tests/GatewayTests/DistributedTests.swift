@@ -92,7 +92,7 @@ struct DistributedTests {
                 configuration: try RedisConfiguration(url: cluster.redis.url), logger: Logger(label: "admin") { _ in SwiftLogNoOpLogHandler() })
             for n in 1...20 {
                 let entry = #"{"tenant":"acme","topic":"\#(topic)","event":"health_check_passed","data":{"n":\#(n)}}"#
-                _ = try await admin.send(["XADD", "hub:ingest", "*", "event", entry])
+                _ = try await admin.send(["XADD", "hub:ingest", "*", "event", RedisArgument(entry)])
             }
             _ = try await admin.send(["XADD", "hub:ingest", "*", "event", "not json"])
             var seen: [Int] = []
