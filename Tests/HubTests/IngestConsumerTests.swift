@@ -13,12 +13,10 @@ import Testing
 struct IngestConsumerTests {
     let progress = "operation:op_1:progress"
 
-    func configuration(_ consumer: String, claimMinIdle: Duration = .seconds(30), claimInterval: Duration = .seconds(5))
-        -> IngestConsumerConfiguration
-    {
+    func configuration(_ consumer: String, leaseDuration: Duration = .seconds(5)) -> IngestConsumerConfiguration {
         IngestConsumerConfiguration(
-            consumer: consumer, batchSize: 16, block: .milliseconds(100), claimMinIdle: claimMinIdle, claimInterval: claimInterval,
-            retryDelay: .milliseconds(50))
+            consumer: consumer, batchSize: 16, block: .milliseconds(100), leaseDuration: leaseDuration,
+            standbyPoll: .milliseconds(20), retryDelay: .milliseconds(50))
     }
 
     /// Runs consumers on `node` while `body` runs, then cancels them.
@@ -55,11 +53,18 @@ struct IngestConsumerTests {
         return #"{"tenant":"\#(tenant)","topic":"\#(topicText)","event":"progress_updated","data":{"n":\#(n)}\#(teamPart)}"#
     }
 
+    /// How many `EVALSHA` calls the server has run.
+    func scriptCalls(_ admin: RedisConnection) async throws -> Int {
+        let info = try #require(try await admin.send(["INFO", "commandstats"]).string)
+        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha:calls=") }) else { return 0 }
+        return Int(line.dropFirst("cmdstat_evalsha:calls=".count).prefix { $0.isNumber }) ?? 0
+    }
+
     func pendingCount(_ admin: RedisConnection) async throws -> Int64 {
         try #require(try await admin.send(["XPENDING", "hub:ingest", "hub"]).array?.first?.integer)
     }
 
-    @Test("two consumers: every entry published once, acknowledged, with the entry's time and team")
+    @Test("two consumers: every entry published once, in stream order, acknowledged, with the entry's time and team")
     func eachEntryOnce() async throws {
         try await withRedisServer { server in
             try await withAdmin(server) { admin in
@@ -74,8 +79,7 @@ struct IngestConsumerTests {
                         for n in 40..<count { try await ingest(admin, entry(n: n, team: "ops")) }
                         let frames = try await collectFrames(session, count: count, timeout: 30)
                         let numbers = try frames.map { try json($0)["data"]?["n"]?.doubleValue.map(Int.init) }
-                        #expect(Set(numbers) == Set((0..<count).map { Optional($0) }))
-                        #expect(numbers.count == count)
+                        #expect(numbers == (0..<count).map { Optional($0) }, "one reader at a time: stream order")
                         let offsets = try frames.map { try #require(try frameOffset($0)) }
                         #expect(zip(offsets, offsets.dropFirst()).allSatisfy { $1.isAfter($0) == true })
                     }
@@ -107,13 +111,54 @@ struct IngestConsumerTests {
                     let session = try node.session()
                     _ = try await node.core.subscribe(session, .init(id: "s", topics: [progress]))
                     _ = try await nextFrames(session)
-                    try await withConsumers(server, [(node, configuration("live", claimMinIdle: .zero, claimInterval: .zero))]) {
+                    try await withConsumers(server, [(node, configuration("live"))]) {
                         let frames = try await collectFrames(session, count: 5)
                         #expect(try frames.map { try json($0)["data"]?["n"]?.doubleValue } == [0, 1, 2, 3, 4])
                     }
                     #expect(try await pendingCount(admin) == 0)
                     #expect(node.metrics.counter("hub_ingest_claimed_total") == 5)
                     #expect(node.metrics.counter("hub_ingest_published_total") == 5)
+                }
+            }
+        }
+    }
+
+    @Test("a node waits while another holds the lease, then takes over and claims what the old leader left, in order")
+    func leaseTakeover() async throws {
+        try await withRedisServer { server in
+            try await withAdmin(server) { admin in
+                try await withRedisNode(server) { node in
+                    _ = try await admin.send(["XGROUP", "CREATE", "hub:ingest", "hub", "0", "MKSTREAM"])
+                    for n in 0..<3 { try await ingest(admin, entry(n: n)) }
+                    // The old leader read three entries and died holding the lease.
+                    _ = try await admin.send(["XREADGROUP", "GROUP", "hub", "old", "COUNT", "3", "STREAMS", "hub:ingest", ">"])
+                    _ = try await admin.send(["SET", "hub:ingest:lease", "old", "PX", "60000"])
+                    for n in 3..<6 { try await ingest(admin, entry(n: n)) }
+                    let session = try node.session()
+                    _ = try await node.core.subscribe(session, .init(id: "s", topics: [progress]))
+                    _ = try await nextFrames(session)
+                    try await withConsumers(server, [(node, configuration("new"))]) {
+                        // While "old" holds the lease, "new" only polls it (a script call
+                        // each time): after several polls nothing has been read.
+                        try await HubTests.withTimeout(10) {
+                            while try await admin.send(["CLIENT", "LIST"]).string?.contains("name=new-ingest") != true { await Task.yield() }
+                        }
+                        let before = try await scriptCalls(admin)
+                        try await HubTests.withTimeout(10) {
+                            while try await scriptCalls(admin) < before + 3 { await Task.yield() }
+                        }
+                        #expect(try await admin.send(["XINFO", "CONSUMERS", "hub:ingest", "hub"]).array?.count == 1)
+                        #expect(try await pendingCount(admin) == 3)
+                        // The lease runs out: "new" takes it, claims 0…2, then reads 3…5.
+                        _ = try await admin.send(["PEXPIRE", "hub:ingest:lease", "1"])
+                        let frames = try await collectFrames(session, count: 6)
+                        #expect(try frames.map { try json($0)["data"]?["n"]?.doubleValue } == [0, 1, 2, 3, 4, 5])
+                        #expect(try await admin.send(["GET", "hub:ingest:lease"]).string == "new")
+                    }
+                    #expect(try await pendingCount(admin) == 0)
+                    #expect(node.metrics.counter("hub_ingest_claimed_total") == 3)
+                    // Stopping gave the lease up.
+                    #expect(try await admin.send(["EXISTS", "hub:ingest:lease"]).integer == 0)
                 }
             }
         }

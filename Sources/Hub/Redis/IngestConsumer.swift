@@ -10,15 +10,18 @@ import Synchronization
 /// Reads the stream `hub:ingest` with the consumer group `hub` and publishes
 /// each entry through the Redis event bus; a swift-service-lifecycle `Service`.
 ///
+/// - **In order.** One node at a time reads the stream: the holder of
+///   ``IngestLease`` (key `hub:ingest:lease`). Parallel consumers would
+///   publish consecutive entries of one topic out of order.
 /// - **Once.** An entry's publish and its `XACK` are one script
 ///   (``RedisBusScripts/publish``): the events go out if and only if the
 ///   entry was still pending, so an entry read by two consumers (a claim
 ///   racing a slow consumer, a retry after a lost reply) is published once.
 /// - **No loss.** An entry stays pending until it is published or
 ///   dead-lettered. On start, and after a failed publish or a lost
-///   connection, this consumer first re-reads its own pending entries. The
-///   pending entries of a dead consumer (idle longer than `claimMinIdle`)
-///   are claimed with `XAUTOCLAIM` every `claimInterval`.
+///   connection, this consumer first re-reads its own pending entries. A
+///   node that takes the lease over first claims (`XAUTOCLAIM`) the pending
+///   entries the previous leader left.
 /// - **Malformed entries** (no `event` field, bad JSON, a bad topic or event
 ///   name, no tenant, …) are acknowledged and copied to `hub:ingest:dead`
 ///   (fields `id`, `reason`, `consumer`, `event`) in one script, logged and
@@ -29,12 +32,12 @@ import Synchronization
 ///   Publishing goes through the bus's client.
 /// - **Shutdown.** On graceful shutdown the consumer stops between entries
 ///   (after at most one `block`), closes its connection and returns; it
-///   never throws then (STACK-NOTES P6). Entries it had read but not handled
-///   stay pending for it, or for another node after `claimMinIdle`.
+///   never throws then (STACK-NOTES P6). It gives the lease up, so another
+///   node takes over at its next `standbyPoll` and claims what was left pending.
 ///
 /// Metrics: `hub_ingest_published_total`, `hub_ingest_malformed_total`,
 /// `hub_ingest_claimed_total`, `hub_ingest_duplicates_total`,
-/// `hub_ingest_publish_failures_total`.
+/// `hub_ingest_publish_failures_total`, `hub_ingest_leader` (1 on the reading node).
 public final class IngestConsumer: Service {
     public let configuration: IngestConsumerConfiguration
     let redis: RedisConfiguration
@@ -49,7 +52,8 @@ public final class IngestConsumer: Service {
     ///   - bus: publishes the entries (its client also runs the acknowledging scripts).
     public init(
         configuration: IngestConsumerConfiguration, redis: RedisConfiguration,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, bus: RedisEventBus, metrics: HubMetrics,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, bus: RedisEventBus,
+        metrics: HubMetrics,
         logger: Logger
     ) {
         self.configuration = configuration
@@ -72,7 +76,8 @@ public final class IngestConsumer: Service {
         var attempt = 0
         while !stopping {
             do {
-                let connection = try await RedisConnection.connect(configuration: redis, eventLoopGroup: eventLoopGroup, logger: logger)
+                let connection = try await RedisConnection.connect(
+                    configuration: redis, eventLoopGroup: eventLoopGroup, logger: logger)
                 attempt = 0
                 do {
                     try await consume(on: connection)
@@ -81,7 +86,9 @@ public final class IngestConsumer: Service {
                 }
                 await connection.close()
             } catch {
-                logger.debug("ingest connect failed", metadata: ["redis.error": "\(error.code)", "redis.attempt": "\(attempt)"])
+                logger.debug(
+                    "ingest connect failed",
+                    metadata: ["redis.error": "\(error.code)", "redis.attempt": "\(attempt)"])
             }
             guard !stopping else { break }
             await pause(redis.reconnectBackoff.delay(attempt: attempt))
@@ -97,46 +104,67 @@ public final class IngestConsumer: Service {
 
     private func consume(on connection: RedisConnection) async throws(RedisError) {
         try await createGroup(on: connection)
-        var ownPending = true
-        var claimCursor = "0-0"
-        var lastClaimScan: ContinuousClock.Instant?
+        let lease = IngestLease(
+            key: configuration.leaseKey, holder: configuration.consumer,
+            duration: configuration.leaseDuration)
+        var pending = true
+        defer { metrics.ingestLeader.record(0) }
         while !stopping {
-            if ownPending {
-                let entries = try await read(on: connection, id: "0", block: false)
-                if entries.isEmpty {
-                    ownPending = false
-                } else if await !handle(entries) {
-                    await pause(configuration.retryDelay)
-                }
+            switch try await lease.claim(on: bus.client) {
+            case .standby:
+                metrics.ingestLeader.record(0)
+                await pause(configuration.standbyPoll)
                 continue
+            case .acquired:
+                logger.info("took the ingest lease: this node reads hub:ingest")
+                metrics.ingestLeader.record(1)
+                pending = true
+            case .renewed:
+                break
             }
-            if lastClaimScan.map({ ContinuousClock.now - $0 >= configuration.claimInterval }) ?? true {
-                let (cursor, entries) = try await claim(on: connection, cursor: claimCursor)
-                if !entries.isEmpty {
-                    metrics.ingestClaimed.increment(by: Int64(entries.count))
-                    logger.info("claimed pending ingest entries", metadata: ["hub.ingest.claimed": "\(entries.count)"])
-                    // Claimed entries are now this consumer's own pending ones.
-                    if await !handle(entries) {
-                        ownPending = true
-                        await pause(configuration.retryDelay)
-                    }
+            if pending {
+                // Everything still pending (this consumer's own entries from an
+                // earlier term, then those of a leader that died) before new ones.
+                switch try await handlePending(on: connection) {
+                case .done: pending = false
+                case .more: break
+                case .failed: await pause(configuration.retryDelay)
                 }
-                claimCursor = cursor
-                if cursor == "0-0" { lastClaimScan = .now }
                 continue
             }
             let entries = try await read(on: connection, id: ">", block: true)
             if await !handle(entries) {
-                ownPending = true
+                pending = true
                 await pause(configuration.retryDelay)
             }
         }
+        await lease.release(on: bus.client)
+    }
+
+    private enum PendingPass { case done, more, failed }
+
+    /// One batch of pending entries: this consumer's own first, then (claimed
+    /// with `XAUTOCLAIM`) any other consumer's, in stream order.
+    private func handlePending(on connection: RedisConnection) async throws(RedisError) -> PendingPass {
+        let own = try await read(on: connection, id: "0", block: false)
+        if !own.isEmpty { return await handle(own) ? .more : .failed }
+        // One batch per pass, so the lease is renewed between batches. Handled
+        // entries leave the pending list, so each pass scans from the start.
+        let (next, claimed) = try await claim(on: connection, cursor: "0-0")
+        guard !claimed.isEmpty else { return next == "0-0" ? .done : .more }
+        metrics.ingestClaimed.increment(by: Int64(claimed.count))
+        logger.info("claimed pending ingest entries", metadata: ["hub.ingest.claimed": "\(claimed.count)"])
+        // Claimed entries are now this consumer's own: a failure leaves them pending for the next pass.
+        return await handle(claimed) ? .more : .failed
     }
 
     private func createGroup(on connection: RedisConnection) async throws(RedisError) {
         do {
-            _ = try await connection.send(["XGROUP", "CREATE", .string(configuration.stream), .string(configuration.group), "0", "MKSTREAM"])
-        } catch where error.serverErrorPrefix == "BUSYGROUP" {
+            _ = try await connection.send([
+                "XGROUP", "CREATE", .string(configuration.stream), .string(configuration.group), "0",
+                "MKSTREAM",
+            ])
+        } catch  where error.serverErrorPrefix == "BUSYGROUP" {
             // The group exists.
         }
     }
@@ -144,14 +172,19 @@ public final class IngestConsumer: Service {
     // MARK: - Reading
 
     /// `XREADGROUP`: this consumer's pending entries (`id` `0`) or new ones (`>`, blocking).
-    private func read(on connection: RedisConnection, id: String, block: Bool) async throws(RedisError) -> [IngestEntry] {
+    private func read(on connection: RedisConnection, id: String, block: Bool)
+        async throws(RedisError) -> [IngestEntry]
+    {
         var command: RedisCommand = [
             "XREADGROUP", "GROUP", .string(configuration.group), .string(configuration.consumer), "COUNT",
             .integer(max(1, configuration.batchSize)),
         ]
-        if block { command.arguments += ["BLOCK", .integer(configuration.block.milliseconds(atLeast: 1))] }
+        if block {
+            command.arguments += ["BLOCK", .integer(configuration.block.milliseconds(atLeast: 1))]
+        }
         command.arguments += ["STREAMS", .string(configuration.stream), .string(id)]
-        let timeout = block ? configuration.block + (redis.commandTimeout ?? .seconds(10)) : redis.commandTimeout
+        let timeout =
+            block ? configuration.block + (redis.commandTimeout ?? .seconds(10)) : redis.commandTimeout
         let reply = try await connection.send(command, timeout: timeout)
         // nil: the block timed out. Otherwise [[stream, entries]].
         guard let streams = reply.array else { return [] }
@@ -163,13 +196,19 @@ public final class IngestConsumer: Service {
         return entries
     }
 
-    /// `XAUTOCLAIM`: pending entries of any consumer idle longer than `claimMinIdle`.
-    private func claim(on connection: RedisConnection, cursor: String) async throws(RedisError) -> (String, [IngestEntry]) {
+    /// `XAUTOCLAIM`: pending entries of any other consumer (only the lease
+    /// holder reads, so whatever another consumer left pending is orphaned).
+    private func claim(on connection: RedisConnection, cursor: String) async throws(RedisError) -> (
+        String, [IngestEntry]
+    ) {
         let reply = try await connection.send([
-            "XAUTOCLAIM", .string(configuration.stream), .string(configuration.group), .string(configuration.consumer),
-            .integer(configuration.claimMinIdle.milliseconds()), .string(cursor), "COUNT", .integer(max(1, configuration.batchSize)),
+            "XAUTOCLAIM", .string(configuration.stream), .string(configuration.group),
+            .string(configuration.consumer),
+            0, .string(cursor), "COUNT", .integer(max(1, configuration.batchSize)),
         ])
-        guard let parts = reply.array, parts.count >= 2, let next = parts[0].string, let items = parts[1].array else {
+        guard let parts = reply.array, parts.count >= 2, let next = parts[0].string,
+            let items = parts[1].array
+        else {
             throw RedisError(.unexpectedReply, "XAUTOCLAIM answered \(reply)")
         }
         return (next, items.compactMap(Self.entry))
@@ -182,7 +221,9 @@ public final class IngestConsumer: Service {
         var fields: [(name: String, value: ByteBuffer)] = []
         var index = 0
         while index + 1 < flat.count {
-            if let name = flat[index].string, let value = flat[index + 1].bytes { fields.append((name, value)) }
+            if let name = flat[index].string, let value = flat[index + 1].bytes {
+                fields.append((name, value))
+            }
             index += 2
         }
         return IngestEntry(id: id, fields: fields)
@@ -203,7 +244,9 @@ public final class IngestConsumer: Service {
     private func handle(_ entry: IngestEntry) async -> Bool {
         guard entry.fields != nil else {
             // Deleted from the stream while pending: nothing to publish.
-            _ = try? await bus.client.send(["XACK", .string(configuration.stream), .string(configuration.group), .string(entry.id)])
+            _ = try? await bus.client.send([
+                "XACK", .string(configuration.stream), .string(configuration.group), .string(entry.id),
+            ])
             return true
         }
         let draft: EventDraft
@@ -211,18 +254,23 @@ public final class IngestConsumer: Service {
         case .success(let value): draft = value
         case .failure(let rejection): return await deadLetter(entry, reason: rejection.reason)
         }
-        let ack = RedisTopicStore.Acknowledgement(stream: configuration.stream, group: configuration.group, id: entry.id)
+        let ack = RedisTopicStore.Acknowledgement(
+            stream: configuration.stream, group: configuration.group, id: entry.id)
         do {
             if try await bus.publish(draft, acknowledging: ack) != nil {
                 metrics.ingestPublished.increment()
             } else {
                 metrics.ingestDuplicates.increment()
-                logger.debug("ingest entry already handled by another consumer", metadata: ["redis.entry": "\(entry.id)"])
+                logger.debug(
+                    "ingest entry already handled by another consumer",
+                    metadata: ["redis.entry": "\(entry.id)"])
             }
             return true
-        } catch where error.temporary {
+        } catch  where error.temporary {
             metrics.ingestFailures.increment()
-            logger.info("ingest publish failed; will retry", metadata: ["redis.entry": "\(entry.id)", "hub.error": "\(error)"])
+            logger.info(
+                "ingest publish failed; will retry",
+                metadata: ["redis.entry": "\(entry.id)", "hub.error": "\(error)"])
             return false
         } catch {
             return await deadLetter(entry, reason: "publish refused: \(error.message)")
@@ -233,21 +281,27 @@ public final class IngestConsumer: Service {
     private func deadLetter(_ entry: IngestEntry, reason: String) async -> Bool {
         do {
             let reply = try await bus.client.evaluate(
-                RedisBusScripts.deadLetter, keys: [.string(configuration.stream), .string(configuration.deadLetterStream)],
+                RedisBusScripts.deadLetter,
+                keys: [.string(configuration.stream), .string(configuration.deadLetterStream)],
                 arguments: [
-                    .string(configuration.group), .string(entry.id), .integer(max(1, configuration.deadLetterLength)), .string(reason),
+                    .string(configuration.group), .string(entry.id),
+                    .integer(max(1, configuration.deadLetterLength)), .string(reason),
                     .string(configuration.consumer), entry.payload.map { .bytes($0) } ?? "",
                 ])
             if reply.integer == 1 {
                 metrics.ingestMalformed.increment()
-                logger.warning("malformed ingest entry moved to the dead-letter stream", metadata: ["redis.entry": "\(entry.id)", "hub.reason": "\(reason)"])
+                logger.warning(
+                    "malformed ingest entry moved to the dead-letter stream",
+                    metadata: ["redis.entry": "\(entry.id)", "hub.reason": "\(reason)"])
             } else {
                 metrics.ingestDuplicates.increment()
             }
             return true
         } catch {
             metrics.ingestFailures.increment()
-            logger.info("could not dead-letter an ingest entry; will retry", metadata: ["redis.entry": "\(entry.id)", "redis.error": "\(error.code)"])
+            logger.info(
+                "could not dead-letter an ingest entry; will retry",
+                metadata: ["redis.entry": "\(entry.id)", "redis.error": "\(error.code)"])
             return false
         }
     }

@@ -16,11 +16,15 @@ public struct IngestConsumerConfiguration: Sendable, Equatable {
     /// How long one `XREADGROUP … BLOCK` waits for new entries; also the
     /// longest a graceful shutdown waits for the consumer. Default 1 s.
     public var block: Duration
-    /// Pending entries idle this long belong to a dead consumer and are claimed
-    /// (`XAUTOCLAIM`). Longer than the slowest publish. Default 30 s.
-    public var claimMinIdle: Duration
-    /// How often the pending entries of other consumers are scanned. Default 5 s.
-    public var claimInterval: Duration
+    /// The key of the reader's lease (``IngestLease``): one node reads at a
+    /// time, so entries are published in stream order. Default `hub:ingest:lease`.
+    public var leaseKey: String
+    /// How long the lease lasts unless renewed; the leader renews it before
+    /// every read, so this is longer than `block` plus one batch. A dead
+    /// leader's entries wait at most this long (plus `standbyPoll`). Default 5 s.
+    public var leaseDuration: Duration
+    /// How often a node without the lease tries to take it. Default 1 s.
+    public var standbyPoll: Duration
     /// Pause after a failed publish or a lost connection (then pending entries are retried). Default 500 ms.
     public var retryDelay: Duration
 
@@ -32,8 +36,9 @@ public struct IngestConsumerConfiguration: Sendable, Equatable {
         deadLetterLength: Int = 10_000,
         batchSize: Int = 100,
         block: Duration = .seconds(1),
-        claimMinIdle: Duration = .seconds(30),
-        claimInterval: Duration = .seconds(5),
+        leaseKey: String = "hub:ingest:lease",
+        leaseDuration: Duration = .seconds(5),
+        standbyPoll: Duration = .seconds(1),
         retryDelay: Duration = .milliseconds(500)
     ) {
         self.consumer = consumer
@@ -43,8 +48,9 @@ public struct IngestConsumerConfiguration: Sendable, Equatable {
         self.deadLetterLength = deadLetterLength
         self.batchSize = batchSize
         self.block = block
-        self.claimMinIdle = claimMinIdle
-        self.claimInterval = claimInterval
+        self.leaseKey = leaseKey
+        self.leaseDuration = leaseDuration
+        self.standbyPoll = standbyPoll
         self.retryDelay = retryDelay
     }
 }
