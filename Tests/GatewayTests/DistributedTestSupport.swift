@@ -11,8 +11,11 @@ struct Cluster: Sendable {
     let nodes: [HubNode]
     let secret: String
 
-    static func run<T: Sendable>(nodes count: Int = 3, _ body: @Sendable (Cluster) async throws -> T) async throws -> T {
-        try await withRedisServer { redis in
+    /// `redisArguments` are appended to the server's command line (e.g. to turn persistence on).
+    static func run<T: Sendable>(
+        nodes count: Int = 3, redisArguments: [String] = [], _ body: @Sendable (Cluster) async throws -> T
+    ) async throws -> T {
+        try await withRedisServer(arguments: redisArguments) { redis in
             let secret = "cluster-secret-" + UUID().uuidString + UUID().uuidString
             var nodes: [HubNode] = []
             do {
