@@ -28,6 +28,11 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "WebSocket path.")
     var path = "/ws/v1"
 
+    @Option(
+        name: .customLong("sub-ports"),
+        help: "Subscriber ports, comma-separated: connection i goes to port i mod count (nodes sharing one Redis); default --port.")
+    var subPorts: String?
+
     @Option(help: "Topic i is <prefix>_<run>_<i>:status.")
     var topicPrefix = "application:bench"
 
@@ -91,10 +96,18 @@ struct CommonOptions: ParsableArguments {
             throw ValidationError("--msgs, --rate must be >= 0; --threads, --concurrency, --window, --pub-conns > 0")
         }
         guard (0...254).contains(self.srcIPs) else { throw ValidationError("--src-ips must be 0…254") }
+        let subscriberPorts = try (self.subPorts ?? "\(self.port)").split(separator: ",").map { text in
+            guard let port = Int(text.filter { $0 != " " }), (1...65_535).contains(port) else {
+                throw ValidationError("--sub-ports: '\(text)' is not a port")
+            }
+            return port
+        }
+        guard !subscriberPorts.isEmpty else { throw ValidationError("--sub-ports: no port") }
         return BenchSettings(
             scenario: scenario,
             host: self.host,
             port: self.port,
+            subscriberPorts: subscriberPorts,
             token: token,
             path: self.path,
             topics: TopicNames(prefix: self.topicPrefix, run: self.runID ?? SystemSupport.randomRunID()),
@@ -185,6 +198,8 @@ struct BenchSettings: Sendable {
     var scenario: Expectation.Mode
     var host: String
     var port: Int
+    /// Where subscribers connect, round-robin (the publisher uses `port`).
+    var subscriberPorts: [Int]
     var token: String
     var path: String
     var topics: TopicNames

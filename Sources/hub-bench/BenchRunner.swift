@@ -51,6 +51,7 @@ struct BenchRunner {
         report.runID = s.topics.run
         report.host = s.host
         report.port = s.port
+        if s.subscriberPorts != [s.port] { report.subscriberPorts = s.subscriberPorts.map(String.init).joined(separator: ",") }
         report.connections = s.connections
         report.messages = s.scenario == .none ? 0 : s.messages
         report.rate = s.rate
@@ -69,7 +70,7 @@ struct BenchRunner {
         }
         let expectation = Expectation(mode: s.scenario, connections: s.connections, messages: s.messages)
         let plan = ConnectPlan(
-            server: server,
+            servers: try s.subscriberPorts.map { try SocketAddress.makeAddressResolvingHost(s.host, port: $0) },
             hostHeader: "\(s.host):\(s.port)",
             uri: "\(s.path)?token=\(s.token)",
             count: s.connections,

@@ -5,7 +5,8 @@ import NIOWebSocket
 
 /// What the subscriber connections connect to and subscribe to.
 struct ConnectPlan: Sendable {
-    var server: SocketAddress
+    /// Connection i goes to `servers[i % servers.count]`.
+    var servers: [SocketAddress]
     var hostHeader: String
     /// `/ws/v1?token=…`
     var uri: String
@@ -124,7 +125,7 @@ final class ConnectionLauncher {
                     try Self.configurePipeline(channel, handler: boundHandler, plan: plan)
                 }
             }
-            .connect(to: plan.server)
+            .connect(to: plan.servers[index % plan.servers.count])
             .assumeIsolated()
             .whenComplete { result in
                 switch result {

@@ -8,6 +8,8 @@ struct Report: Sendable {
     var runID = ""
     var host = ""
     var port = 0
+    /// Where the subscribers were (comma-separated), when not only `port`.
+    var subscriberPorts = ""
     var connections = 0
     var messages = 0
     var rate = 0.0
@@ -78,6 +80,7 @@ struct Report: Sendable {
         o.add("run_id", self.runID)
         o.add("host", self.host)
         o.add("port", self.port)
+        if !self.subscriberPorts.isEmpty { o.add("sub_ports", self.subscriberPorts) }
         o.add("n", self.connections)
         o.add("msgs", self.messages)
         o.add("rate", self.rate)
@@ -141,7 +144,7 @@ struct Report: Sendable {
     func table() -> String {
         var rows: [(String, String)] = []
         func row(_ k: String, _ v: String) { rows.append((k, v)) }
-        row("scenario", "\(self.scenario)  (run \(self.runID), \(self.host):\(self.port), \(self.threads) thread(s), \(self.sourceIPs) source IPs)")
+        row("scenario", "\(self.scenario)  (run \(self.runID), \(self.host):\(self.port)\(self.subscriberPorts.isEmpty ? "" : ", subscribers on " + self.subscriberPorts), \(self.threads) thread(s), \(self.sourceIPs) source IPs)")
         var shape = "n=\(Self.int(self.connections))"
         if self.measuresDelivery {
             shape += "  msgs=\(Self.int(self.messages))  rate=\(self.rate > 0 ? Self.num(self.rate, 1) + "/s" : "unthrottled")  size=+\(self.size) B  window=\(self.window)"
