@@ -5,8 +5,10 @@
 #   Benchmarks/compare.sh                          # hub + nchan-mem, N=10000, every scenario
 #   PEERS=hub,nchan-mem,redis SIZES=1000,10000 Benchmarks/compare.sh
 #   SCENARIOS=fanout Benchmarks/compare.sh
+#   HUB_REDIS=1 PEERS=hub,nchan-redis,redis Benchmarks/compare.sh   # the hub in Redis mode (own redis-server)
 # Environment: PEERS, SIZES, SCENARIOS (comma-separated; default all), HUB_PORT (8080),
-#   HUB_ENV (extra environment for the hub, e.g. "HUB_REDIS_URL=redis://127.0.0.1:6399"), OUT.
+#   HUB_ENV (extra environment for the hub), HUB_REDIS (1: start a redis-server on HUB_REDIS_PORT (27393)
+#   with the settings of the harness's nchan-redis, --save '' --appendonly no, and run the hub on it), OUT.
 # Needs: the release hub (make release), and the harness's set-up (see ../shared/bench/README.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,12 +23,22 @@ mkdir -p "$(dirname "$OUT")"
 [ -x "$HUB" ] || { echo "no $HUB: run 'make release' first" >&2; exit 2; }
 
 ulimit -n "$(ulimit -Hn)"
+REDIS_PID=
+if [ "${HUB_REDIS:-0}" = 1 ]; then
+    HUB_REDIS_PORT=${HUB_REDIS_PORT:-27393}
+    redis-server --port "$HUB_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --maxclients 19000 \
+        --tcp-backlog 4096 > "$DATA/redis.log" 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 1 100); do redis-cli -p "$HUB_REDIS_PORT" ping > /dev/null 2>&1 && break; sleep 0.1; done
+    HUB_ENV="${HUB_ENV:-} HUB_REDIS_URL=redis://127.0.0.1:$HUB_REDIS_PORT"
+    OUT=${OUT%.jsonl}-redis.jsonl
+fi
 # shellcheck disable=SC2086
 env HUB_DATA_DIR="$DATA" HUB_PORT="$HUB_PORT" HUB_LOG_LEVEL=warning HUB_MAX_CONNECTIONS_PER_USER=1000000 \
     ${HUB_ENV:-} "$HUB" serve > "$DATA/hub.log" 2>&1 &
 HUB_PID=$!
-trap 'kill $HUB_PID 2>/dev/null; wait $HUB_PID 2>/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$HUB_PORT/health" && break; sleep 0.1; done
+trap 'kill $HUB_PID $REDIS_PID 2>/dev/null; wait $HUB_PID $REDIS_PID 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$HUB_PORT/ready" && break; sleep 0.1; done
 TOKEN=$(HUB_DATA_DIR="$DATA" "$HUB" token --sub bench --tenant bench --role admin --permission '*:*' --ttl 1d)
 
 args=(suite --peers "$PEERS" --sizes "$SIZES" --opt "hub.port=$HUB_PORT" --opt "hub.token=$TOKEN"

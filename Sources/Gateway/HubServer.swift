@@ -55,7 +55,8 @@ public struct HubServer: Sendable {
         let deps = RouteDependencies(
             core: core, configuration: configuration, verifier: verifier, prometheus: prometheus, startedAt: Date(),
             version: Self.version, operations: operations, mode: backends.mode.rawValue, redisReady: backends.redisReady,
-            operationWaiters: Meter(label: "hub_operation_waiters", factory: PrometheusMetricsFactory(registry: prometheus)))
+            operationWaiters: Meter(label: "hub_operation_waiters", factory: PrometheusMetricsFactory(registry: prometheus)),
+            encodedOperations: EncodedOperations(capacity: configuration.operations.cacheSize))
         let router = Router(context: HubRequestContext.self)
         router.add(middleware: ErrorEnvelopeMiddleware())
         router.add(middleware: AuthMiddleware(verifier: verifier))

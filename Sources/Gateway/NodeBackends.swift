@@ -56,7 +56,9 @@ struct NodeBackends: Sendable {
         let distributor = Distributor(index: SubscriptionIndex(), metrics: metrics)
         let bus = try RedisEventBus(
             client: client, distributor: distributor,
-            configuration: RedisEventBusConfiguration(nodeID: configuration.nodeID, historyLength: configuration.limits.historyLength),
+            configuration: RedisEventBusConfiguration(
+                nodeID: configuration.nodeID, historyLength: configuration.limits.historyLength,
+                topicTTL: configuration.topicTTLSeconds.map { .seconds($0) }),
             metrics: metrics, logger: logger
         ) { onEvent in
             try RedisSubscriber(configuration: redis, logger: logger, onEvent: onEvent)

@@ -191,7 +191,11 @@ public final class RedisClient: Service, Sendable {
             } catch {
                 let (waiters, downError) = state.withLock { $0.connectFailed(slot: slot, error) }
                 for waiter in waiters { waiter.resume(returning: .failure(downError)) }
-                logger.debug("redis connect failed", metadata: ["redis.error": "\(error)", "redis.attempt": "\(attempt)"])
+                // The first failure in a row is a warning (a wrong password or
+                // address shows at the default level); the retries are debug.
+                logger.log(
+                    level: attempt == 0 ? .warning : .debug, "redis connect failed",
+                    metadata: ["redis.error": "\(error)", "redis.attempt": "\(attempt)"])
             }
             let delay = configuration.reconnectBackoff.delay(attempt: attempt)
             attempt += 1

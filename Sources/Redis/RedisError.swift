@@ -71,9 +71,16 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isTemporary: Bool {
         switch code {
         case .connectionClosed, .connectionFailed, .notConnected, .timeout, .shutDown: true
+        case .serverError: serverErrorPrefix.map { Self.temporaryServerErrors.contains(String($0)) } ?? false
         default: false
         }
     }
+
+    /// Server errors that say "not now" rather than "never": out of memory
+    /// (`maxmemory` reached), still loading the data set after a restart, a
+    /// script running too long, a replica that cannot take writes, a cluster
+    /// slot moving. Retrying later may succeed.
+    static let temporaryServerErrors: Set<String> = ["OOM", "LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"]
 
     /// The first word of a server error (`NOSCRIPT`, `WRONGTYPE`, `ERR`), or
     /// nil when this is not a ``Code/serverError``.

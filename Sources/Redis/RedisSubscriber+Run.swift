@@ -26,7 +26,9 @@ extension RedisSubscriber {
                 logger.info("redis subscriber connection lost", metadata: ["redis.error": "\(reason)"])
                 await perform(state.withLock { $0.disconnected(reason) })
             } catch {
-                logger.debug("redis subscriber connect failed", metadata: ["redis.error": "\(error)", "redis.attempt": "\(attempt)"])
+                logger.log(
+                    level: attempt == 0 ? .warning : .debug, "redis subscriber connect failed",
+                    metadata: ["redis.error": "\(error)", "redis.attempt": "\(attempt)"])
                 await perform(state.withLock { $0.disconnected(error) })
             }
             guard !Task.isCancelled else { return }

@@ -13,7 +13,8 @@ struct Cluster: Sendable {
 
     /// `redisArguments` are appended to the server's command line (e.g. to turn persistence on).
     static func run<T: Sendable>(
-        nodes count: Int = 3, redisArguments: [String] = [], _ body: @Sendable (Cluster) async throws -> T
+        nodes count: Int = 3, redisArguments: [String] = [], environment: [String: String] = [:],
+        _ body: @Sendable (Cluster) async throws -> T
     ) async throws -> T {
         try await withRedisServer(arguments: redisArguments) { redis in
             let secret = "cluster-secret-" + UUID().uuidString + UUID().uuidString
@@ -24,7 +25,7 @@ struct Cluster: Sendable {
                         try await HubNode.start(environment: [
                             "HUB_REDIS_URL": redis.url, "HUB_JWT_SECRET": secret, "HUB_NODE_ID": "node\(index)",
                             "HUB_DATA_DIR": NSTemporaryDirectory() + "hub-node-" + UUID().uuidString, "HUB_DRAIN_SECONDS": "1",
-                        ]))
+                        ].merging(environment) { $1 }))
                 }
             } catch {
                 for node in nodes { await node.kill() }

@@ -104,4 +104,19 @@ struct DistributedTests {
             await admin.close()
         }
     }
+
+    @Test func topicHistoriesExpireAfterTheConfiguredTTLAndStayWithoutOne() async throws {
+        for (ttl, expected) in [("1h", 1...3_600_000), ("0", -1...(-1))] as [(String, ClosedRange<Int64>)] {
+            try await Cluster.run(nodes: 1, environment: ["HUB_TOPIC_TTL": ttl]) { cluster in
+                try await cluster.publish(on: cluster.nodes[0], "application:app_ttl:status", data: #"{"n":1}"#)
+                let admin = try await RedisConnection.connect(
+                    configuration: try RedisConfiguration(url: cluster.redis.url), logger: Logger(label: "admin") { _ in SwiftLogNoOpLogHandler() })
+                let stream = try #require(try await admin.send(["PTTL", "hub:{acme}:history:application:app_ttl:status"]).integer)
+                let meta = try #require(try await admin.send(["PTTL", "hub:{acme}:topic:application:app_ttl:status"]).integer)
+                await admin.close()
+                #expect(expected.contains(stream), "HUB_TOPIC_TTL=\(ttl): the stream's PTTL is \(stream)")
+                #expect(expected.contains(meta), "HUB_TOPIC_TTL=\(ttl): the topic hash's PTTL is \(meta)")
+            }
+        }
+    }
 }

@@ -32,6 +32,7 @@ struct OperationConfigurationTests {
               retention_sweep_interval_seconds: 300
               idempotency_key_ttl: 3600
               follow_keepalive_seconds: 7
+              cache_size: 123
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let yaml = try HubConfiguration.load(file: path, environment: [:]).operations
         #expect(yaml.retentionSeconds == 43_200)
@@ -48,12 +49,13 @@ struct OperationConfigurationTests {
         #expect(yaml.retentionSweepIntervalSeconds == 300)
         #expect(yaml.idempotencyKeyTTLSeconds == 3600)
         #expect(yaml.followKeepAliveSeconds == 7)
+        #expect(yaml.cacheSize == 123)
         let env = try HubConfiguration.load(
             file: path,
             environment: [
                 "HUB_OPERATIONS_RETENTION": "3d", "HUB_OPERATIONS_LOG_LINES": "42", "HUB_OPERATIONS_MAX_WAIT_SECONDS": "5",
                 "HUB_OPERATIONS_MAX_PAGE_SIZE": "11", "HUB_OPERATIONS_HEARTBEAT_TIMEOUT_SECONDS": "0",
-                "HUB_OPERATIONS_IDEMPOTENCY_TTL": "90m", "HUB_OPERATIONS_MAX_BODY_BYTES": "999",
+                "HUB_OPERATIONS_IDEMPOTENCY_TTL": "90m", "HUB_OPERATIONS_MAX_BODY_BYTES": "999", "HUB_OPERATIONS_CACHE_SIZE": "0",
             ]
         ).operations
         #expect(env.retentionSeconds == 3 * 86_400)
@@ -64,12 +66,14 @@ struct OperationConfigurationTests {
         #expect(env.idempotencyKeyTTLSeconds == 5400)
         #expect(env.maxBodyBytes == 999)
         #expect(env.maxLogLineBytes == 100)
+        #expect(env.cacheSize == 0)
     }
 
     @Test(arguments: [
         ["HUB_OPERATIONS_RETENTION": "soon"], ["HUB_OPERATIONS_RETENTION": "0"], ["HUB_OPERATIONS_LOG_LINES": "0"],
         ["HUB_OPERATIONS_MAX_WAIT_SECONDS": "x"], ["HUB_OPERATIONS_MAX_PAGE_SIZE": "10"],
         ["HUB_OPERATIONS_HEARTBEAT_TIMEOUT_SECONDS": "100000"], ["HUB_OPERATIONS_MAX_BODY_BYTES": "0"],
+        ["HUB_OPERATIONS_CACHE_SIZE": "-1"],
     ])
     func badValuesAreRefused(environment: [String: String]) {
         #expect(throws: ConfigurationError.self) { try HubConfiguration.load(file: nil, environment: environment) }

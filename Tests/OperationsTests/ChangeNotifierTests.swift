@@ -28,7 +28,10 @@ struct ChangeNotifierTests {
     @Test func aWakeUpWithoutAChangeMakesTheLongPollReadAndWaitAgain() async throws {
         let reads = ReadCounter()
         let clock = ManualClock(now: Fixtures.t0)
-        let service = Fixtures.service(store: HookedStore(MemoryOperationStore(), afterRead: { _ in reads.add() }), clock: clock)
+        // Without the read cache, so that every read of the waiter is a store read the test can count.
+        let service = Fixtures.service(store: HookedStore(MemoryOperationStore(), afterRead: { _ in reads.add() }), clock: clock) {
+            $0.cacheSize = 0
+        }
         let op = try await service.create(Fixtures.newDeploy(), tenant: "acme", createdBy: "alice").operation
         let before = reads.count
         let waiter = Task { try await service.waitForChange(op.ref, from: op.version, seconds: 30) }

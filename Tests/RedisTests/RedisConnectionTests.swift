@@ -27,6 +27,14 @@ struct RedisConnectionTests {
             #expect(unknown?.message.contains("unknown command") == true)
             let wrongType = await redisError { try await connection.send(["INCR", "list"]) }
             #expect(wrongType?.serverErrorPrefix == "WRONGTYPE")
+            #expect(wrongType?.isTemporary == false, "a wrong type stays wrong")
+            // Out of memory says "not now": temporary (the hub answers 503, an ingest entry stays pending).
+            _ = try await connection.send(["CONFIG", "SET", "maxmemory-policy", "noeviction"])
+            _ = try await connection.send(["CONFIG", "SET", "maxmemory", "1"])
+            let full = await redisError { try await connection.send(["SET", "more", "data"]) }
+            _ = try await connection.send(["CONFIG", "SET", "maxmemory", "0"])
+            #expect(full?.serverErrorPrefix == "OOM")
+            #expect(full?.isTemporary == true)
             // The connection is still fine after error replies.
             #expect(try await connection.send(["ECHO", "still here"]) == .bulk("still here"))
             }

@@ -117,6 +117,12 @@ struct RedisSubscriberTests {
                     }
                     #expect(error.code == .timeout)
                     #expect(try await recorder.next("the resubscription", timeout: 20) == .resubscribed)
+                    // The server may still count the dead connection until it
+                    // processes its close (it was paused): wait for that, then
+                    // exactly one subscriber, the new connection, is left.
+                    try await withTimeout(10, "the server to drop the dead connection") {
+                        while try await admin.send(["PUBSUB", "NUMSUB", "beat"]).array?.last?.integer != 1 { await Task.yield() }
+                    }
                     #expect(try await admin.send(["PUBLISH", "beat", "x"]) == .integer(1))
                     #expect(try await recorder.nextMessage().channel == "beat")
                 }

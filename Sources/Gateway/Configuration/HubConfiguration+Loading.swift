@@ -59,6 +59,12 @@ extension HubConfiguration {
         if let v = env["HUB_DATA_DIR"] { dataDir = v }
         if let v = env["HUB_REDIS_URL"], !v.isEmpty { redisURL = v }
         if let v = try int("HUB_REDIS_POOL_SIZE") { redisPoolSize = v }
+        if let text = env["HUB_TOPIC_TTL"] {
+            guard let value = ConfiguredDuration(text) else {
+                throw ConfigurationError("HUB_TOPIC_TTL must be a duration like 3600, 90s, 30m, 12h or 7d, got '\(text)'")
+            }
+            topicTTLSeconds = value.seconds == 0 ? nil : value.seconds
+        }
         if let v = env["HUB_NODE_ID"], !v.isEmpty { nodeID = v }
         if let v = env["HUB_JWT_SECRET"], !v.isEmpty { auth.jwtSecret = v }
         if let v = env["HUB_JWT_PUBLIC_KEY_FILE"], !v.isEmpty { auth.jwtPublicKeyFile = v }
@@ -122,6 +128,7 @@ extension HubConfiguration {
             }
         }
         try positive(redisPoolSize, "redis_pool_size")
+        if let ttl = topicTTLSeconds, ttl < 1 { throw ConfigurationError("topic_ttl must be 0 (none) or positive, got \(ttl)") }
         guard !nodeID.isEmpty, nodeID.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw ConfigurationError("node_id must be visible ASCII without spaces, got '\(nodeID)'")
         }

@@ -17,6 +17,7 @@ struct FileOperationsConfiguration: Decodable {
     var retention_sweep_interval_seconds: Int?
     var idempotency_key_ttl: ConfiguredDuration?
     var follow_keepalive_seconds: Int?
+    var cache_size: Int?
 
     func apply(to o: inout OperationSettings) {
         if let v = retention { o.retentionSeconds = v.seconds }
@@ -33,6 +34,7 @@ struct FileOperationsConfiguration: Decodable {
         if let v = retention_sweep_interval_seconds { o.retentionSweepIntervalSeconds = v }
         if let v = idempotency_key_ttl { o.idempotencyKeyTTLSeconds = v.seconds }
         if let v = follow_keepalive_seconds { o.followKeepAliveSeconds = v }
+        if let v = cache_size { o.cacheSize = v }
     }
 }
 
@@ -101,6 +103,7 @@ extension HubConfiguration {
         if let v = try int("HUB_OPERATIONS_RETENTION_SWEEP_SECONDS") { operations.retentionSweepIntervalSeconds = v }
         if let v = try duration("HUB_OPERATIONS_IDEMPOTENCY_TTL") { operations.idempotencyKeyTTLSeconds = v }
         if let v = try int("HUB_OPERATIONS_FOLLOW_KEEPALIVE_SECONDS") { operations.followKeepAliveSeconds = v }
+        if let v = try int("HUB_OPERATIONS_CACHE_SIZE") { operations.cacheSize = v }
     }
 
     /// Refuses operations settings that cannot work.
@@ -122,6 +125,7 @@ extension HubConfiguration {
         try atLeast(1, o.retentionSweepIntervalSeconds, "retention_sweep_interval_seconds")
         try atLeast(1, o.idempotencyKeyTTLSeconds, "idempotency_key_ttl")
         try atLeast(1, o.followKeepAliveSeconds, "follow_keepalive_seconds")
+        try atLeast(0, o.cacheSize, "cache_size")
         if let timeout = o.defaultHeartbeatTimeoutSeconds, !(1...OperationLimits.maxHeartbeatTimeoutSeconds).contains(timeout) {
             throw ConfigurationError("operations.default_heartbeat_timeout_seconds must be 0 (none) or 1–\(OperationLimits.maxHeartbeatTimeoutSeconds)")
         }

@@ -15,6 +15,9 @@ public struct HubConfiguration: Sendable, Equatable {
     /// Connections of the Redis command pool (the subscriber and the ingest
     /// consumer have their own).
     public var redisPoolSize = 4
+    /// Distributed mode: a topic's history, epoch and last value expire this
+    /// many seconds after its last event (nil: kept until trimmed; see Docs/deployment.md).
+    public var topicTTLSeconds: Int?
     /// This node's name in Redis (client names, the ingest consumer); unique per node.
     public var nodeID = HubConfiguration.defaultNodeID()
     public var auth = Auth()

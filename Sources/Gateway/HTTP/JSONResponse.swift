@@ -12,6 +12,31 @@ enum JSONResponse {
         return encode(envelope, status: status, headers: headers)
     }
 
+    /// `ok` with `data` already encoded (``encoded(_:)``): the same bytes as
+    /// encoding the envelope whole, without encoding the payload again.
+    static func ok(
+        json data: [UInt8], context: HubRequestContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
+    ) -> Response {
+        let meta = encoded(Meta(requestID: context.requestID))
+        var body = ByteBuffer()
+        body.reserveCapacity(data.count + meta.count + 32)
+        body.writeString(#"{"success":true,"data":"#)
+        body.writeBytes(data)
+        body.writeString(#","meta":"#)
+        body.writeBytes(meta)
+        body.writeString("}")
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
+    }
+
+    /// A value's JSON, as the envelope encodes it.
+    static func encoded<T: Encodable>(_ value: T) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return (try? Array(encoder.encode(value))) ?? Array("null".utf8)
+    }
+
     static func error(_ error: APIError, requestID: String) -> Response {
         let envelope = Envelope<Empty>.failure(
             WireError(code: error.code, message: error.message, details: error.details), meta: Meta(requestID: requestID))

@@ -85,7 +85,7 @@ struct OperationRoutes {
         let wait = try integer(request.uri.queryParameters["wait_seconds"], "wait_seconds", range: 0...settings.maxWaitSeconds) ?? 0
         let op = try await authorized(request, context, OperationAccess.read)
         guard EntityTag.noneMatchNames(request, version: op.version) == true else {
-            return JSONResponse.ok(op, context: context, headers: headers(for: op))
+            return JSONResponse.ok(json: deps.encodedOperations.json(for: op), context: context, headers: headers(for: op))
         }
         guard wait > 0 else { return notModified(op, context: context) }
         deps.operationWaiters.increment()
@@ -95,7 +95,7 @@ struct OperationRoutes {
                 OperationRef(tenant: identity.tenant, id: op.id), from: op.version, seconds: Double(wait))
         }
         guard let changed else { return notModified(op, context: context) }
-        return JSONResponse.ok(changed, context: context, headers: headers(for: changed))
+        return JSONResponse.ok(json: deps.encodedOperations.json(for: changed), context: context, headers: headers(for: changed))
     }
 
     @Sendable func update(_ request: Request, context: HubRequestContext) async throws -> Response {

@@ -19,4 +19,6 @@ struct RouteDependencies: Sendable {
     let redisReady: (@Sendable () -> Bool)?
     /// Long-polls parked on this node (`hub_operation_waiters`).
     let operationWaiters: Meter
+    /// The JSON of operations answered last (`GET /operations/{id}`, long-polls).
+    let encodedOperations: EncodedOperations
 }

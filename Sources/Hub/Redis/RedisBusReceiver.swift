@@ -37,12 +37,18 @@ final class RedisBusReceiver: Sendable {
     let logger: Logger
     let recoveryPageSize: Int
     let recoveryConcurrency: Int
+    /// How long recovery retries a history read that failed for now (`LOADING`, a broken connection).
+    let recoveryRetryWindow: Duration
 
-    init(store: RedisTopicStore, distributor: Distributor, recoveryPageSize: Int, recoveryConcurrency: Int, metrics: HubMetrics, logger: Logger) {
+    init(
+        store: RedisTopicStore, distributor: Distributor, recoveryPageSize: Int, recoveryConcurrency: Int,
+        recoveryRetryWindow: Duration = .seconds(10), metrics: HubMetrics, logger: Logger
+    ) {
         self.store = store
         self.distributor = distributor
         self.recoveryPageSize = max(1, recoveryPageSize)
         self.recoveryConcurrency = max(1, recoveryConcurrency)
+        self.recoveryRetryWindow = recoveryRetryWindow
         self.metrics = metrics
         self.logger = logger
     }
@@ -174,12 +180,32 @@ final class RedisBusReceiver: Sendable {
         // more while this reads, but not without bound.
         let bound = 4 * store.historyLength + recoveryPageSize
         while events.count <= bound {
-            guard let page = try? await store.history(key, after: after, limit: recoveryPageSize), page.complete else { return nil }
+            guard let page = await historyPage(key, after: after), page.complete else { return nil }
             events += page.events
             guard page.truncated, let last = page.events.last else { return events }
             after = last.offset
         }
         return nil
+    }
+
+    /// One page of history. A temporary failure is retried for up to
+    /// `recoveryRetryWindow`: a Redis that restarts with persistence accepts
+    /// SUBSCRIBE while it is still loading its data set, and answers reads
+    /// with `LOADING` until it is done. nil: it could not be read.
+    private func historyPage(_ key: TopicKey, after: Offset) async -> HistoryPage? {
+        let deadline = ContinuousClock.now + recoveryRetryWindow
+        var delay = Duration.milliseconds(20)
+        while true {
+            do {
+                return try await store.history(key, after: after, limit: recoveryPageSize)
+            } catch where error.temporary && ContinuousClock.now + delay < deadline {
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(1))
+            } catch {
+                logger.info("could not read a topic's history to recover it", metadata: ["hub.topic": "\(key.topic)", "hub.error": "\(error)"])
+                return nil
+            }
+        }
     }
 
     /// Closes, with 1012 after a `reconnect` frame, the sessions subscribed to these keys.

@@ -33,6 +33,9 @@ public final class RedisOperationStore: OperationStore {
     /// How long `isReady()` waits for `PONG`.
     public let readinessTimeout: Duration
 
+    /// Every hub node on this Redis (and key prefix) writes it.
+    public var isShared: Bool { true }
+
     /// - Parameters:
     ///   - keyPrefix: the namespace of every key (`{<prefix>}:…`); stores
     ///     with the same prefix on one Redis share their data. Not empty, no `{` or `}`.

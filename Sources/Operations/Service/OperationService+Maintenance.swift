@@ -42,7 +42,10 @@ extension OperationService {
         var purged = 0
         while true {
             let refs = try await store.purgeFinished(before: cutoff, limit: 500)
-            for ref in refs { notifier.notify(ref) }
+            for ref in refs {
+                cache.remove(ref)
+                notifier.notify(ref)
+            }
             purged += refs.count
             if refs.count < 500 { break }
         }

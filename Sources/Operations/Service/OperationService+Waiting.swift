@@ -12,7 +12,7 @@ extension OperationService {
             let ticket = notifier.ticket(for: ref)
             let current: OperationRecord?
             do {
-                current = try await store.operation(ref)
+                current = try await read(ref)
             } catch {
                 notifier.discard(ticket)
                 throw Self.wrap(error)
@@ -54,7 +54,7 @@ extension OperationService {
             do {
                 // The operation first: if it is already finished, the log read
                 // after it holds every line (a finished log is closed).
-                guard let op = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
+                guard let op = try await read(ref) else { throw OperationError.notFound(ref.id) }
                 let page = try await store.logs(ref, after: after, limit: limit)
                 if !page.lines.isEmpty || page.gap {
                     notifier.discard(ticket)
@@ -87,12 +87,14 @@ extension OperationService {
     /// this service wake its waiters by themselves. A wake-up without a change
     /// costs one store read per waiter.
     public func notifyChanged(_ ref: OperationRef) {
+        cache.remove(ref)
         notifier.notify(ref)
     }
 
     /// Wakes every current waiter, of every operation: when changes made
     /// elsewhere may have gone unnoticed (the change feed reconnected).
     public func notifyAllChanged() {
+        cache.removeAll()
         notifier.notifyAll()
     }
 

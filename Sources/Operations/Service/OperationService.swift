@@ -24,6 +24,8 @@ public final class OperationService: Sendable {
     let logger: Logger
     let locks = KeyedLock<OperationRef>()
     let notifier = ChangeNotifier()
+    /// Reads served from memory (off for a shared store: see ``OperationCache``).
+    let cache: OperationCache
 
     public init(
         store: any OperationStore, events: any OperationEventSink, clock: any OperationClock = SystemClock(),
@@ -34,6 +36,7 @@ public final class OperationService: Sendable {
         self.clock = clock
         self.settings = settings
         self.logger = logger
+        self.cache = OperationCache(capacity: store.isShared ? 0 : settings.cacheSize)
     }
 
     /// The current time at the precision operations keep.
@@ -86,6 +89,7 @@ public final class OperationService: Sendable {
                 OperationEvents.drafts(for: op, events: [.created], previous: nil, now: op.createdAt))
             op.offset = Self.lastOffset(published, of: op)
             try await store.insert(op, completing: claimed)
+            cache.put(op)
         } catch {
             if let claimed { try? await store.releaseIdempotencyKey(claimed) }
             throw Self.wrap(error)
@@ -99,7 +103,17 @@ public final class OperationService: Sendable {
 
     public func operation(_ ref: OperationRef) async throws -> OperationRecord {
         guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
-        guard let op = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
+        guard let op = try await read(ref) else { throw OperationError.notFound(ref.id) }
+        return op
+    }
+
+    /// The operation from the cache, or from the store (then cached).
+    func read(_ ref: OperationRef) async throws -> OperationRecord? {
+        guard cache.isEnabled else { return try await store.operation(ref) }
+        let (cached, generation) = cache.lookup(ref)
+        if let cached { return cached }
+        guard let op = try await store.operation(ref) else { return nil }
+        cache.fill(op, generation: generation)
         return op
     }
 
@@ -151,6 +165,7 @@ public final class OperationService: Sendable {
                 throw OperationError(.conflict, "operation is \(current.status); only finished operations can be deleted")
             }
             try await store.delete(ref, expectedVersion: current.version)
+            cache.remove(ref)
         }
         notifier.notify(ref)
     }
@@ -170,6 +185,7 @@ public final class OperationService: Sendable {
                 return (op, false)
             case .heartbeat(let op):
                 try await store.touch(ref, heartbeatAt: op.lastHeartbeatAt ?? now, expectedVersion: current.version)
+                cache.put(op)
                 return (op, false)
             case .commit(var op, let kinds):
                 let drafts = OperationEvents.drafts(for: op, events: kinds, previous: current, lines: lines, now: op.updatedAt)
@@ -184,6 +200,7 @@ public final class OperationService: Sendable {
                         metadata: ["hub.operation.id": "\(op.id)", "hub.operation.version": "\(op.version)", "hub.error": "\(error)"])
                     throw Self.wrap(error)
                 }
+                cache.put(op)
                 return (op, true)
             }
         }

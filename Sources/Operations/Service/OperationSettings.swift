@@ -32,6 +32,10 @@ public struct OperationSettings: Sendable, Equatable {
     public var idempotencyLeaseSeconds: Int = 60
     /// A log follower with nothing to send writes a keep-alive line this often.
     public var followKeepAliveSeconds: Int = 15
+    /// Operations kept in memory for reads (0: every read goes to the store).
+    /// Only with a store of this node alone: with Redis (shared by several
+    /// nodes) every read goes to Redis, whatever this says.
+    public var cacheSize: Int = 10_000
 
     public init() {}
 }

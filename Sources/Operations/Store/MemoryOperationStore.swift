@@ -21,6 +21,9 @@ public final class MemoryOperationStore: OperationStore {
 
     public init() {}
 
+    /// This process only.
+    public var isShared: Bool { false }
+
     public func insert(_ operation: OperationRecord, completing key: IdempotencyKey?) async throws {
         try state.withLock { state throws(OperationError) in
             guard state.operations[operation.ref] == nil else {

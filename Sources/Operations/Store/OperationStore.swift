@@ -50,6 +50,10 @@ public protocol OperationStore: Sendable {
     /// Whether the store answers right now (for `/ready`): a cheap round trip, never throws.
     func isReady() async -> Bool
 
+    /// Whether other processes write this store too (Redis shared by hub
+    /// nodes). Then nothing read from it may be kept in memory.
+    var isShared: Bool { get }
+
     /// Inserts a new operation (its id must be new). With `completing`, the
     /// idempotency key claimed for it is completed in the same atomic step.
     func insert(_ operation: OperationRecord, completing key: IdempotencyKey?) async throws

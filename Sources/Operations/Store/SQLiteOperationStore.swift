@@ -39,6 +39,9 @@ public final class SQLiteOperationStore: OperationStore {
         try self.init(path: (dataDirectory as NSString).appendingPathComponent("operations.sqlite"))
     }
 
+    /// One hub process per data directory: nobody else writes this file.
+    public var isShared: Bool { false }
+
     public func isReady() async -> Bool {
         (try? await read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }

@@ -14,13 +14,18 @@ final class HookedStore: OperationStore {
     init(
         _ base: any OperationStore, beforeReplace: @escaping @Sendable (OperationRef) async -> Void = { _ in },
         afterReplace: @escaping @Sendable (OperationRef, Bool) -> Void = { _, _ in },
-        afterRead: @escaping @Sendable (OperationRef) -> Void = { _ in }
+        afterRead: @escaping @Sendable (OperationRef) -> Void = { _ in }, shared: Bool? = nil
     ) {
+        self.sharedOverride = shared
         self.base = base
         self.beforeReplace = beforeReplace
         self.afterReplace = afterReplace
         self.afterRead = afterRead
     }
+
+    /// Set to pretend the store is (or is not) shared with other processes.
+    let sharedOverride: Bool?
+    var isShared: Bool { sharedOverride ?? base.isShared }
 
     /// A store whose writers meet at `rendezvous` before each `replace`, which counts the outcomes.
     convenience init(_ base: any OperationStore, rendezvous: Rendezvous) {

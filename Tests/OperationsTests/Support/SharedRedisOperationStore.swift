@@ -8,6 +8,8 @@ import Foundation
 final class SharedRedisOperationStore: OperationStore {
     let prefix = "test-" + UUID().uuidString
 
+    var isShared: Bool { true }
+
     func store() async throws -> RedisOperationStore {
         try RedisOperationStore(client: try await SharedTestRedis.shared.running().client, keyPrefix: prefix)
     }
