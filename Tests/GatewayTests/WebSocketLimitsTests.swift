@@ -31,6 +31,23 @@ struct WebSocketLimitsTests {
         }
     }
 
+    @Test func aPeerThatHalfClosesIsClosedAtOnceNotAtTheNextHeartbeat() async throws {
+        // Heartbeats far away: only the FIN itself can end the connection within the test's timeout.
+        try await TestHub.run(configure: { $0.websocket.heartbeatIntervalSeconds = 3600 }) { hub in
+            let probe = WSProbe(url: hub.wsURL + "?token=" + (try await hub.token()))
+            _ = try await probe.next(type: "welcome")
+            probe.send(json: ["type": "subscribe", "id": "s", "topics": ["application:app_fin:status"]])
+            _ = try await probe.next(type: "subscribed")
+            #expect(hub.server.core.registry.count == 1)
+            probe.halfClose()
+            // The hub closes its side: the probe's reads end (no close frame: nil).
+            #expect(try await probe.closed(timeout: 10) == nil)
+            try await withTimeout(10, "the session to be gone") {
+                while hub.server.core.registry.count != 0 { await Task.yield() }
+            }
+        }
+    }
+
     @Test func unknownTypeCarriesTheIDBack() async throws {
         try await TestHub.run { hub in
             let probe = try await connect(hub)

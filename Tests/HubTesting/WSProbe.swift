@@ -17,6 +17,8 @@ public final class WSProbe: Sendable {
         case binary([UInt8])
         case raw([UInt8])
         case close
+        /// TCP FIN without a close frame (the client stops sending, still reads).
+        case halfClose
     }
 
     /// Holds the frame iterator so `next()` can be called on a `let`.
@@ -55,6 +57,7 @@ public final class WSProbe: Sendable {
                             case .binary(let bytes): try await outbound.write(RawWebSocket.encode(opcode: 2, payload: bytes))
                             case .raw(let bytes): try await outbound.write(ByteBuffer(bytes: bytes))
                             case .close: try await outbound.write(RawWebSocket.encode(opcode: 8, payload: [0x03, 0xE8]))
+                            case .halfClose: try await socket.channel.channel.close(mode: .output)
                             }
                         }
                     }
@@ -127,6 +130,8 @@ public final class WSProbe: Sendable {
     public func send(raw bytes: [UInt8]) { outgoing.yield(.raw(bytes)) }
     /// Sends a close frame (1000).
     public func close() { outgoing.yield(.close) }
+    /// Ends the client's sending side (TCP FIN, no close frame); it keeps reading.
+    public func halfClose() { outgoing.yield(.halfClose) }
 
     /// Stops reading from the socket, so the server's writes back up.
     public func pauseReading() async { await gate.close() }

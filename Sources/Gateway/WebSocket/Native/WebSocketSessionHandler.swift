@@ -110,6 +110,16 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The server channel allows half-closure (Hummingbird sets it for
+        // HTTP), so a peer's FIN arrives as an event, not as a close. A
+        // WebSocket peer that stopped sending can no longer send its close
+        // frame: the connection is over (1006 for the peer). Without this the
+        // socket would sit in CLOSE-WAIT, holding its fd and its session,
+        // until the next heartbeat found it gone.
+        if case .inputClosed? = event as? ChannelEvent {
+            context.close(promise: nil)
+            return
+        }
         if event is ChannelShouldQuiesceEvent {
             let frame = ByteBuffer(bytes: ServerMessage.reconnect(reason: "server_shutdown").encoded())
             session?.requestClose(.init(code: .serviceRestart, reason: "server shutting down", finalFrame: frame))
