@@ -46,52 +46,64 @@ enum WebSocketWire {
     }
 }
 
-/// The framed bytes of the last message framed on one event loop: a fan-out
+/// The framed bytes of the messages framed last on one event loop: a fan-out
 /// hands the same buffer to every session of the loop, so it is framed once
-/// per loop instead of once per subscriber. Loop-bound, never shared.
+/// per loop instead of once per subscriber. It keeps the last `depth`
+/// messages (and their compressed frames), because a loop that drains a
+/// batch of events writes each session several frames in turn (see
+/// `DrainBatcher`). Loop-bound, never shared.
 struct FrameCache {
-    private var source: ByteBuffer?
-    private var framed = ByteBuffer()
-    /// Compressed frames of `source`, by window size.
-    private var compressed: [Int32: ByteBuffer] = [:]
+    private struct Entry {
+        /// Held so that its storage stays alive and shared: a buffer with the
+        /// same readable bytes address and length has the same bytes.
+        var source: ByteBuffer
+        var framed: ByteBuffer
+        /// Compressed frames of `source`, by window size.
+        var compressed: [Int32: ByteBuffer] = [:]
+    }
+
+    static let depth = 8
+    private var entries: [Entry] = []
+    private var oldest = 0
     private var deflaters: [Int32: MessageDeflater] = [:]
     /// zlib level of compressed frames.
     var compressionLevel: Int32 = 6
 
-    /// The text frame of `payload`, from the cache when `payload` is the buffer
-    /// framed last. Holding `source` keeps its storage alive and shared, so a
-    /// buffer with the same readable bytes address and length has the same bytes.
+    /// The text frame of `payload`, from the cache when `payload` is one of the buffers framed last.
     mutating func textFrame(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
-        if let source, Self.sameBytes(source, payload) { return framed }
-        remember(payload, allocator: allocator)
-        return framed
+        entries[entry(for: payload, allocator: allocator)].framed
     }
 
     /// The permessage-deflate text frame of `payload` for a server window of
     /// `windowBits` (compressed once per loop and window); the plain frame if
     /// compression fails.
     mutating func compressedTextFrame(_ payload: ByteBuffer, windowBits: Int32, allocator: ByteBufferAllocator) -> ByteBuffer {
-        if let source, Self.sameBytes(source, payload) {
-            if let frame = compressed[windowBits] { return frame }
-        } else {
-            remember(payload, allocator: allocator)
-        }
+        let index = entry(for: payload, allocator: allocator)
+        if let frame = entries[index].compressed[windowBits] { return frame }
         do {
             let deflater = try deflaters[windowBits] ?? MessageDeflater(windowBits: windowBits, level: compressionLevel)
             deflaters[windowBits] = deflater
             let body = try deflater.compress(payload, allocator: allocator)
             let frame = WebSocketWire.frame(opcode: WebSocketWire.text, payload: body, compressed: true, allocator: allocator)
-            compressed[windowBits] = frame
+            entries[index].compressed[windowBits] = frame
             return frame
         } catch {
-            return framed
+            return entries[index].framed
         }
     }
 
-    private mutating func remember(_ payload: ByteBuffer, allocator: ByteBufferAllocator) {
-        framed = WebSocketWire.frame(opcode: WebSocketWire.text, payload: payload, allocator: allocator)
-        source = payload
-        compressed.removeAll(keepingCapacity: true)
+    /// The index of `payload`'s entry, framing it (in place of the oldest) when it is not cached.
+    private mutating func entry(for payload: ByteBuffer, allocator: ByteBufferAllocator) -> Int {
+        if let index = entries.firstIndex(where: { Self.sameBytes($0.source, payload) }) { return index }
+        let entry = Entry(source: payload, framed: WebSocketWire.frame(opcode: WebSocketWire.text, payload: payload, allocator: allocator))
+        if entries.count < Self.depth {
+            entries.append(entry)
+            return entries.count - 1
+        }
+        let index = oldest
+        entries[index] = entry
+        oldest = (oldest + 1) % Self.depth
+        return index
     }
 
     private static func sameBytes(_ a: ByteBuffer, _ b: ByteBuffer) -> Bool {
