@@ -75,7 +75,9 @@ public struct HubServer: Sendable {
         return Application(
             responder: responder,
             server: server,
-            configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "operations-hub"),
+            configuration: .init(
+                address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "operations-hub",
+                backlog: configuration.server.listenBacklog),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -1,6 +1,8 @@
 import Foundation
 import Hub
 import Logging
+import NIOCore
+import NIOPosix
 import Operations
 import Redis
 import ServiceLifecycle
@@ -52,7 +54,11 @@ struct NodeBackends: Sendable {
         var redis = try RedisConfiguration(url: url)
         redis.poolSize = configuration.redisPoolSize
         redis.clientName = "hub-\(configuration.nodeID)"
-        let client = try RedisClient(configuration: redis, logger: logger)
+        // Redis I/O runs on a thread of its own: on the server's loops a reply
+        // (a publish's, a history read's) would wait behind every fan-out task
+        // queued there, and a busy node would publish at the pace of its fan-out.
+        let redisLoops = RedisEventLoops()
+        let client = try RedisClient(configuration: redis, eventLoopGroup: redisLoops.group, logger: logger)
         let distributor = Distributor(index: SubscriptionIndex(), metrics: metrics)
         let bus = try RedisEventBus(
             client: client, distributor: distributor,
@@ -61,7 +67,7 @@ struct NodeBackends: Sendable {
                 topicTTL: configuration.topicTTLSeconds.map { .seconds($0) }),
             metrics: metrics, logger: logger
         ) { onEvent in
-            try RedisSubscriber(configuration: redis, logger: logger, onEvent: onEvent)
+            try RedisSubscriber(configuration: redis, eventLoopGroup: redisLoops.group, logger: logger, onEvent: onEvent)
         }
         let core = RealtimeCore(bus: bus, distributor: distributor, access: access, limits: configuration.limits, metrics: metrics)
         let store = try RedisOperationStore(client: client)
@@ -69,14 +75,27 @@ struct NodeBackends: Sendable {
             store: store, events: BusOperationEventSink(bus: bus), clock: operationsClock, settings: configuration.operations,
             logger: logger)
         // Long-polls on this node wake when another node changes the operation.
-        let listener = try RedisOperationChangeListener(store: store, operations: operations, configuration: redis, logger: logger)
+        let listener = try RedisOperationChangeListener(
+            store: store, operations: operations, configuration: redis, eventLoopGroup: redisLoops.group, logger: logger)
         let ingest = IngestConsumer(
-            configuration: IngestConsumerConfiguration(consumer: configuration.nodeID), redis: redis, bus: bus, metrics: metrics,
-            logger: logger)
+            configuration: IngestConsumerConfiguration(consumer: configuration.nodeID), redis: redis,
+            eventLoopGroup: redisLoops.group, bus: bus, metrics: metrics, logger: logger)
         return NodeBackends(
             mode: .distributed, core: core, operations: operations,
-            services: [client, bus.subscriber, bus, listener, ingest],
+            services: [redisLoops, client, bus.subscriber, bus, listener, ingest],
             redisReady: { client.isConnected && bus.subscriber.isConnected },
             summary: "distributed mode, node \(configuration.nodeID), Redis \(redis.host):\(redis.port)")
+    }
+}
+
+/// The event loop thread of a node's Redis connections, as a service: it
+/// starts first and, stopped last (services stop in reverse order), shuts the
+/// thread down once every Redis connection is closed.
+final class RedisEventLoops: Service {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await group.shutdownGracefully()
     }
 }

@@ -19,6 +19,7 @@ struct ConfigurationTests {
             server:
               port: 9000
               max_body_bytes: 2048
+              listen_backlog: 512
             data_dir: /tmp/x
             allowed_origins: [https://a.example]
             limits:
@@ -31,6 +32,9 @@ struct ConfigurationTests {
             file: path, environment: ["HUB_PORT": "9100", "HUB_HISTORY_LENGTH": "20", "HUB_ALLOWED_ORIGINS": "https://b.example, https://c.example"])
         #expect(configuration.server.port == 9100)
         #expect(configuration.server.maxBodyBytes == 2048)
+        #expect(configuration.server.listenBacklog == 512)
+        #expect(try HubConfiguration.load(file: nil, environment: [:]).server.listenBacklog == 4096)
+        #expect(try HubConfiguration.load(file: nil, environment: ["HUB_LISTEN_BACKLOG": "64"]).server.listenBacklog == 64)
         #expect(configuration.dataDir == "/tmp/x")
         #expect(configuration.limits.sendQueueLength == 64)
         #expect(configuration.limits.historyLength == 20)
@@ -41,6 +45,7 @@ struct ConfigurationTests {
     @Test(arguments: [
         ["HUB_PORT": "eighty"], ["HUB_PORT": "70000"], ["HUB_SEND_QUEUE_LENGTH": "0"], ["HUB_JWT_SECRET": "short"],
         ["HUB_WS_COMPRESSION": "maybe"], ["HUB_LOG_FORMAT": "xml"],
+        ["HUB_LISTEN_BACKLOG": "0"], ["HUB_LISTEN_BACKLOG": "many"],
     ])
     func badValuesAreRefusedWithTheirName(environment: [String: String]) throws {
         #expect(throws: ConfigurationError.self) { try HubConfiguration.load(file: nil, environment: environment) }

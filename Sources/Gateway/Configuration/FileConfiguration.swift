@@ -7,6 +7,7 @@ struct FileConfiguration: Decodable {
         var port: Int?
         var max_body_bytes: Int?
         var drain_seconds: Int?
+        var listen_backlog: Int?
     }
 
     struct Auth: Decodable {
@@ -62,6 +63,7 @@ struct FileConfiguration: Decodable {
             if let v = s.port { c.server.port = v }
             if let v = s.max_body_bytes { c.server.maxBodyBytes = v }
             if let v = s.drain_seconds { c.server.drainSeconds = v }
+            if let v = s.listen_backlog { c.server.listenBacklog = v }
         }
         if let v = data_dir { c.dataDir = v }
         if let v = redis_url { c.redisURL = v }

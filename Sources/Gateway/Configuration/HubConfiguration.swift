@@ -46,6 +46,10 @@ public struct HubConfiguration: Sendable, Equatable {
         public var maxBodyBytes = 1 << 20
         /// How long a graceful shutdown waits for WebSockets to close after `reconnect`.
         public var drainSeconds = 5
+        /// Connections the kernel queues before the hub accepts them (`listen`
+        /// backlog; Linux caps it at `net.core.somaxconn`). A burst of connects
+        /// beyond it has SYNs dropped and retried a second later.
+        public var listenBacklog = 4096
     }
 
     public struct Auth: Sendable, Equatable {

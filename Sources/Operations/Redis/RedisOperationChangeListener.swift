@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import Redis
 import ServiceLifecycle
 
@@ -33,7 +35,8 @@ public final class RedisOperationChangeListener: Service, Sendable {
     ///   - healthCheckInterval: how often the subscriber PINGs to detect a dead connection.
     public init(
         store: RedisOperationStore, operations: OperationService, configuration: RedisConfiguration? = nil,
-        healthCheckInterval: Duration? = .seconds(15), logger: Logger
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, healthCheckInterval: Duration? = .seconds(15),
+        logger: Logger
     ) throws(OperationError) {
         let configuration = configuration ?? store.client.configuration
         let gate = ListeningGate()
@@ -42,7 +45,7 @@ public final class RedisOperationChangeListener: Service, Sendable {
         self.gate = gate
         do {
             subscriber = try RedisSubscriber(
-                configuration: configuration, healthCheckInterval: healthCheckInterval, logger: logger
+                configuration: configuration, eventLoopGroup: eventLoopGroup, healthCheckInterval: healthCheckInterval, logger: logger
             ) { event in
                 Self.handle(event, operations: operations, gate: gate, logger: logger)
             }
