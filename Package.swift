@@ -176,6 +176,8 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "Hub", "Protocol", "HubTesting", "Redis", "Operations",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),

@@ -67,11 +67,20 @@ public struct HubServer: Sendable {
         StatusRoutes(deps: deps).register(api: api, root: router)
         OperationRoutes(deps: deps).register(on: api)
 
-        let responder = HubResponder(inner: router.buildResponder(), metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: prometheus)))
+        let httpMetrics = HTTPMetrics(factory: PrometheusMetricsFactory(registry: prometheus))
+        let responder = HubResponder(inner: router.buildResponder(), metrics: httpMetrics)
         // One channel type serves HTTP and upgrades /ws/v1 to the hub's own
         // WebSocket transport (on the event loop, permessage-deflate included).
         let upgrade = WebSocketUpgrade(core: core, verifier: verifier, configuration: configuration)
-        let server = HTTPServerBuilder { responder in HubServerChannel(responder: responder, upgrade: upgrade) }
+        // A connection whose first request is a plain long-poll waits in a channel handler, not a request task.
+        let longPolls =
+            configuration.operations.parkLongPolls
+            ? LongPollParking(
+                verifier: verifier, operations: operations, access: OperationAccess(access: core.access),
+                settings: configuration.operations, encoded: deps.encodedOperations, waiters: deps.operationWaiters,
+                metrics: httpMetrics)
+            : nil
+        let server = HTTPServerBuilder { responder in HubServerChannel(responder: responder, upgrade: upgrade, longPolls: longPolls) }
         return Application(
             responder: responder,
             server: server,

@@ -18,6 +18,7 @@ struct FileOperationsConfiguration: Decodable {
     var idempotency_key_ttl: ConfiguredDuration?
     var follow_keepalive_seconds: Int?
     var cache_size: Int?
+    var park_long_polls: Bool?
 
     func apply(to o: inout OperationSettings) {
         if let v = retention { o.retentionSeconds = v.seconds }
@@ -35,6 +36,7 @@ struct FileOperationsConfiguration: Decodable {
         if let v = idempotency_key_ttl { o.idempotencyKeyTTLSeconds = v.seconds }
         if let v = follow_keepalive_seconds { o.followKeepAliveSeconds = v }
         if let v = cache_size { o.cacheSize = v }
+        if let v = park_long_polls { o.parkLongPolls = v }
     }
 }
 
@@ -104,6 +106,13 @@ extension HubConfiguration {
         if let v = try duration("HUB_OPERATIONS_IDEMPOTENCY_TTL") { operations.idempotencyKeyTTLSeconds = v }
         if let v = try int("HUB_OPERATIONS_FOLLOW_KEEPALIVE_SECONDS") { operations.followKeepAliveSeconds = v }
         if let v = try int("HUB_OPERATIONS_CACHE_SIZE") { operations.cacheSize = v }
+        if let text = env["HUB_OPERATIONS_PARK_LONG_POLLS"]?.lowercased() {
+            switch text {
+            case "1", "true", "yes", "on": operations.parkLongPolls = true
+            case "0", "false", "no", "off": operations.parkLongPolls = false
+            default: throw ConfigurationError("HUB_OPERATIONS_PARK_LONG_POLLS must be true or false, got '\(text)'")
+            }
+        }
     }
 
     /// Refuses operations settings that cannot work.

@@ -17,7 +17,15 @@ enum JSONResponse {
     static func ok(
         json data: [UInt8], context: HubRequestContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) -> Response {
-        let meta = encoded(Meta(requestID: context.requestID))
+        let body = envelope(json: data, requestID: context.requestID)
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
+    }
+
+    /// The body of a successful envelope around `data`'s JSON.
+    static func envelope(json data: [UInt8], requestID: String) -> ByteBuffer {
+        let meta = encoded(Meta(requestID: requestID))
         var body = ByteBuffer()
         body.reserveCapacity(data.count + meta.count + 32)
         body.writeString(#"{"success":true,"data":"#)
@@ -25,9 +33,14 @@ enum JSONResponse {
         body.writeString(#","meta":"#)
         body.writeBytes(meta)
         body.writeString("}")
-        var fields = headers
-        fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
+        return body
+    }
+
+    /// The body of an error envelope.
+    static func errorEnvelope(_ error: APIError, requestID: String) -> ByteBuffer {
+        let envelope = Envelope<Empty>.failure(
+            WireError(code: error.code, message: error.message, details: error.details), meta: Meta(requestID: requestID))
+        return ByteBuffer(bytes: encoded(envelope))
     }
 
     /// A value's JSON, as the envelope encodes it.

@@ -12,8 +12,24 @@ final class ChangeNotifier: Sendable {
     }
 
     private struct Entry {
+        let ref: OperationRef
         var fired = false
         var continuation: CheckedContinuation<Bool, Never>?
+        /// For waiters without a task (``onFire(_:_:)``).
+        var callback: (@Sendable () -> Void)?
+    }
+
+    /// What firing a ticket resumes: a suspended task or a callback.
+    private enum Waiter {
+        case continuation(CheckedContinuation<Bool, Never>)
+        case callback(@Sendable () -> Void)
+
+        func resume() {
+            switch self {
+            case .continuation(let continuation): continuation.resume(returning: true)
+            case .callback(let callback): callback()
+            }
+        }
     }
 
     private struct State {
@@ -32,7 +48,7 @@ final class ChangeNotifier: Sendable {
         state.withLock { state in
             state.nextID += 1
             let id = state.nextID
-            state.entries[id] = Entry(fired: state.closed)
+            state.entries[id] = Entry(ref: ref, fired: state.closed)
             state.byOperation[ref, default: []].insert(id)
             return Ticket(id: id, ref: ref)
         }
@@ -64,6 +80,23 @@ final class ChangeNotifier: Sendable {
         return fired
     }
 
+    /// Calls `callback` (once, on the thread that fires the ticket, or at once
+    /// when it has fired already) when the ticket fires; the ticket is then
+    /// used up. For waiters that are not tasks (a long-poll parked in a channel
+    /// handler). `discard` drops it without a call.
+    func onFire(_ ticket: Ticket, _ callback: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            guard let entry = state.entries[ticket.id] else { return false }
+            if entry.fired { return true }
+            state.entries[ticket.id]?.callback = callback
+            return false
+        }
+        if now {
+            discard(ticket)
+            callback()
+        }
+    }
+
     /// Gives up a ticket without waiting.
     func discard(_ ticket: Ticket) {
         state.withLock { state in
@@ -75,30 +108,30 @@ final class ChangeNotifier: Sendable {
 
     /// Fires every ticket of `ref`.
     func notify(_ ref: OperationRef) {
-        let continuations = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+        let waiters = state.withLock { state -> [Waiter] in
             guard let ids = state.byOperation[ref] else { return [] }
             return ids.compactMap { Self.fire(&state, id: $0) }
         }
-        for continuation in continuations { continuation.resume(returning: true) }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Fires every ticket outstanding now, of every operation (later tickets
     /// are not affected): for when changes may have been missed, e.g. while
     /// the cross-node change feed was disconnected. Waiters re-read and wait again.
     func notifyAll() {
-        let continuations = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+        let waiters = state.withLock { state -> [Waiter] in
             Array(state.entries.keys).compactMap { Self.fire(&state, id: $0) }
         }
-        for continuation in continuations { continuation.resume(returning: true) }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Fires every ticket, now and from now on (graceful shutdown: waiters answer at once).
     func close() {
-        let continuations = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+        let waiters = state.withLock { state -> [Waiter] in
             state.closed = true
             return Array(state.entries.keys).compactMap { Self.fire(&state, id: $0) }
         }
-        for continuation in continuations { continuation.resume(returning: true) }
+        for waiter in waiters { waiter.resume() }
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
@@ -106,12 +139,20 @@ final class ChangeNotifier: Sendable {
     /// Tickets outstanding (for tests: nothing leaks).
     var ticketCount: Int { state.withLock { $0.entries.count } }
 
-    private static func fire(_ state: inout State, id: UInt64) -> CheckedContinuation<Bool, Never>? {
+    /// Marks the ticket fired; returns who waits on it. A callback's ticket is
+    /// used up at once (a continuation's is discarded by its `wait`).
+    private static func fire(_ state: inout State, id: UInt64) -> Waiter? {
         guard var entry = state.entries[id] else { return nil }
+        if let callback = entry.callback {
+            state.entries[id] = nil
+            state.byOperation[entry.ref]?.remove(id)
+            if state.byOperation[entry.ref]?.isEmpty == true { state.byOperation[entry.ref] = nil }
+            return .callback(callback)
+        }
         entry.fired = true
         let continuation = entry.continuation
         entry.continuation = nil
         state.entries[id] = entry
-        return continuation
+        return continuation.map { .continuation($0) }
     }
 }

@@ -7,7 +7,20 @@ import Synchronization
 public final class ManualClock: OperationClock {
     struct Sleeper {
         var deadline: Date
-        var continuation: CheckedContinuation<Void, any Error>
+        var wake: Wake
+    }
+
+    /// A sleeping task, or a scheduled action (``schedule(at:_:)``).
+    enum Wake {
+        case task(CheckedContinuation<Void, any Error>)
+        case action(@Sendable () -> Void)
+
+        func fire() {
+            switch self {
+            case .task(let continuation): continuation.resume()
+            case .action(let action): action()
+            }
+        }
     }
 
     struct State {
@@ -35,7 +48,7 @@ public final class ManualClock: OperationClock {
                 let (immediate, waiters) = state.withLock { state -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
                     if Task.isCancelled { return (.failure(CancellationError()), []) }
                     if deadline <= state.now { return (.success(()), []) }
-                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    state.sleepers[id] = Sleeper(deadline: deadline, wake: .task(continuation))
                     return (nil, Self.readyWaiters(&state))
                 }
                 for waiter in waiters { waiter.resume() }
@@ -43,23 +56,37 @@ public final class ManualClock: OperationClock {
             }
         } onCancel: {
             let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
-            sleeper?.continuation.resume(throwing: CancellationError())
+            if case .task(let continuation)? = sleeper?.wake { continuation.resume(throwing: CancellationError()) }
         }
+    }
+
+    /// Counts as a sleeper until it fires or is cancelled.
+    public func schedule(at deadline: Date, _ action: @escaping @Sendable () -> Void) -> OperationTimer {
+        let (id, immediate, waiters) = state.withLock { state -> (UInt64, Bool, [CheckedContinuation<Void, Never>]) in
+            state.nextID += 1
+            let id = state.nextID
+            if deadline <= state.now { return (id, true, []) }
+            state.sleepers[id] = Sleeper(deadline: deadline, wake: .action(action))
+            return (id, false, Self.readyWaiters(&state))
+        }
+        for waiter in waiters { waiter.resume() }
+        if immediate { action() }
+        return OperationTimer { [self] in _ = state.withLock { $0.sleepers.removeValue(forKey: id) } }
     }
 
     /// Moves the clock forward and wakes the sleepers whose deadline has come.
     public func advance(by seconds: TimeInterval) {
-        let due = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+        let due = state.withLock { state -> [Wake] in
             state.now = state.now.addingTimeInterval(seconds)
             let now = state.now
             let ready = state.sleepers.filter { $0.value.deadline <= now }
             for id in ready.keys { state.sleepers[id] = nil }
-            return ready.values.map(\.continuation)
+            return ready.values.map(\.wake)
         }
-        for continuation in due { continuation.resume() }
+        for wake in due { wake.fire() }
     }
 
-    /// How many tasks are sleeping on this clock.
+    /// How many tasks are sleeping on this clock (and scheduled actions pending).
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
     /// Returns once at least `count` tasks are sleeping on this clock (so a

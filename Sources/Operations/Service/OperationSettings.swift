@@ -36,6 +36,10 @@ public struct OperationSettings: Sendable, Equatable {
     /// Only with a store of this node alone: with Redis (shared by several
     /// nodes) every read goes to Redis, whatever this says.
     public var cacheSize: Int = 10_000
+    /// Whether a connection whose first request is a plain long-poll is
+    /// parked in a channel handler (a few KiB) instead of a request task
+    /// (~48 KiB), and answered with `Connection: close`.
+    public var parkLongPolls = true
 
     public init() {}
 }

@@ -31,6 +31,8 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let upgrade: WebSocketUpgrade
+    /// Parks a connection's first request when it is a plain long-poll (nil: never).
+    let longPolls: LongPollParking?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -83,6 +85,11 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableErrorHandling = false
             pipeline.enableResponseHeaderValidation = false
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            if let longPolls {
+                // Sees the first request before the upgrade handler decides what the connection becomes.
+                let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+                try channel.pipeline.syncOperations.addHandler(LongPollHandler(parking: longPolls), position: .before(upgradeHandler))
+            }
             return Value(upgradeResult: result, channel: channel)
         }
     }
