@@ -65,6 +65,11 @@ public struct TokenVerifier: Sendable {
         var kid: String?
     }
 
+    /// The identity of a token verified recently (the cache's answer), without verifying anything.
+    public func cachedIdentity(_ token: String, now: Date = Date()) -> Identity? {
+        cache?.identity(for: token, now: now, leeway: leeway)
+    }
+
     public func verify(_ token: String, now: Date = Date()) async throws(Failure) -> Identity {
         if let cached = cache?.identity(for: token, now: now, leeway: leeway) { return cached }
         let identity = try await verifyUncached(token, now: now)

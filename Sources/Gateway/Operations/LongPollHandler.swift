@@ -43,12 +43,15 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private let parking: LongPollParking
+    /// Called (on the loop) when the request is parked: the connection is this handler's from then on.
+    private let onParked: () -> Void
     private var state = State.first
     private var candidate: LongPollParking.Candidate?
     private var context: ChannelHandlerContext?
 
-    init(parking: LongPollParking) {
+    init(parking: LongPollParking, onParked: @escaping () -> Void) {
         self.parking = parking
+        self.onParked = onParked
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -61,6 +64,9 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Parked, the request decoder is gone: raw bytes (pipelined requests) are dropped unread.
+        if case .parked = state { return }
+        if case .done = state { return }
         let part = unwrapInboundIn(data)
         switch state {
         case .first:
@@ -104,28 +110,51 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: - Deciding
 
     private func decide(_ candidate: LongPollParking.Candidate, context: ChannelHandlerContext) {
+        if let decision = parking.decideNow(candidate) {
+            decided(decision, candidate)
+            return
+        }
         let parking = self.parking
         let promise = context.eventLoop.makePromise(of: LongPollParking.Decision.self)
         promise.completeWithTask { await parking.decide(candidate) }
-        promise.futureResult.assumeIsolated().whenSuccess { [self] decision in
-            guard case .deciding(let held) = state, let context = self.context else { return }
-            switch decision {
-            case .forward:
-                state = .done
-                for part in held { context.fireChannelRead(wrapInboundOut(part)) }
-                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            case .park(let op):
-                let clock = parking.operations.clock
-                let deadline = clock.now().addingTimeInterval(TimeInterval(candidate.waitSeconds))
-                state = .parked(Parked(op: op, deadline: deadline))
-                parking.waiters.increment()
-                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                let loop = context.eventLoop
-                let timer = clock.schedule(at: deadline) { loop.execute { bound.value.expired() } }
-                update { $0.timer = timer }
-                watchAndRead()
-            }
+        promise.futureResult.assumeIsolated().whenSuccess { [self] decision in decided(decision, candidate) }
+    }
+
+    private func decided(_ decision: LongPollParking.Decision, _ candidate: LongPollParking.Candidate) {
+        guard case .deciding(let held) = state, let context else { return }
+        switch decision {
+        case .forward:
+            state = .done
+            for part in held { context.fireChannelRead(wrapInboundOut(part)) }
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        case .park(let op):
+            let clock = parking.operations.clock
+            let deadline = clock.now().addingTimeInterval(TimeInterval(candidate.waitSeconds))
+            state = .parked(Parked(op: op, deadline: deadline))
+            parking.waiters.increment()
+            onParked()
+            shedHTTPHandlers(context)
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            let timer = clock.schedule(at: deadline, on: loop) { loop.execute { bound.value.expired() } }
+            update { $0.timer = timer }
+            watchAndRead()
         }
+    }
+
+    /// A parked connection reads no more requests: the request decoder (its
+    /// buffer and parser state) and the upgrade handler go, as they do for an
+    /// upgraded WebSocket. The response encoder stays for the answer; the
+    /// socket is still read, so a client that leaves is noticed.
+    private func shedHTTPHandlers(_ context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+            pipeline.removeHandler(decoder, promise: nil)
+        }
+        if let upgrader = try? pipeline.handler(type: NIOTypedHTTPServerUpgradeHandler<HubServerChannel.UpgradeResult>.self) {
+            pipeline.removeHandler(upgrader, promise: nil)
+        }
+        candidate?.token = ""
     }
 
     // MARK: - Waiting
@@ -135,6 +164,10 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard case .parked(let parked) = state, let context else { return }
         let watch = parking.operations.watch(parked.op.ref)
         update { $0.watch = watch }
+        if let op = parking.operations.cachedOperation(parked.op.ref) {
+            evaluate(.success(op), watch: watch)
+            return
+        }
         let operations = parking.operations
         let ref = parked.op.ref
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)

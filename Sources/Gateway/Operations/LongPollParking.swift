@@ -76,8 +76,22 @@ struct LongPollParking: Sendable {
         guard let identity = try? await verifier.verify(candidate.token) else { return .forward }
         guard (try? access.requireAnyGrant(identity, OperationAccess.read)) != nil else { return .forward }
         let ref = OperationRef(tenant: identity.tenant, id: candidate.id)
-        guard let op = try? await operations.operation(ref), (try? access.require(identity, OperationAccess.read, on: op)) != nil
-        else { return .forward }
+        guard let op = try? await operations.operation(ref) else { return .forward }
+        return decision(candidate, identity, op)
+    }
+
+    /// The same decision from the caches alone (a token verified recently, an
+    /// operation in the read cache), so that the loop decides without a task;
+    /// nil when either is not cached.
+    func decideNow(_ candidate: Candidate) -> Decision? {
+        guard let identity = verifier.cachedIdentity(candidate.token) else { return nil }
+        guard (try? access.requireAnyGrant(identity, OperationAccess.read)) != nil else { return .forward }
+        guard let op = operations.cachedOperation(OperationRef(tenant: identity.tenant, id: candidate.id)) else { return nil }
+        return decision(candidate, identity, op)
+    }
+
+    private func decision(_ candidate: Candidate, _ identity: Identity, _ op: OperationRecord) -> Decision {
+        guard (try? access.require(identity, OperationAccess.read, on: op)) != nil else { return .forward }
         switch candidate.noneMatch {
         case .any: return .park(op)
         case .versions(let versions): return versions.contains(op.version) ? .park(op) : .forward

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 
 /// A clock that moves only when told to: `advance(by:)` wakes every sleeper
@@ -61,7 +62,7 @@ public final class ManualClock: OperationClock {
     }
 
     /// Counts as a sleeper until it fires or is cancelled.
-    public func schedule(at deadline: Date, _ action: @escaping @Sendable () -> Void) -> OperationTimer {
+    public func schedule(at deadline: Date, on loop: any EventLoop, _ action: @escaping @Sendable () -> Void) -> OperationTimer {
         let (id, immediate, waiters) = state.withLock { state -> (UInt64, Bool, [CheckedContinuation<Void, Never>]) in
             state.nextID += 1
             let id = state.nextID

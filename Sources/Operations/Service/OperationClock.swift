@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOCore
 
 /// The time source of the operations service and its background services:
 /// timestamps, heartbeat deadlines, retention, long-poll deadlines. Tests
@@ -14,8 +14,9 @@ public protocol OperationClock: Sendable {
 
     /// Calls `action` once the clock reaches `deadline` (soon, when it has
     /// already), unless the timer is cancelled first: a deadline without a
-    /// task, for waiters parked outside one (a long-poll in a channel handler).
-    func schedule(at deadline: Date, _ action: @escaping @Sendable () -> Void) -> OperationTimer
+    /// task, for waiters parked outside one (a long-poll in a channel handler,
+    /// whose `loop` runs the timer and the action).
+    func schedule(at deadline: Date, on loop: any EventLoop, _ action: @escaping @Sendable () -> Void) -> OperationTimer
 }
 
 /// A pending ``OperationClock/schedule(at:_:)``.
@@ -42,20 +43,11 @@ public struct SystemClock: OperationClock {
         try await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded(.up))))
     }
 
-    public func schedule(at deadline: Date, _ action: @escaping @Sendable () -> Void) -> OperationTimer {
-        let cancelled = CancelFlag()
-        DispatchQueue.global().asyncAfter(wallDeadline: .now() + max(0, deadline.timeIntervalSinceNow)) {
-            if !cancelled.isSet { action() }
-        }
-        return OperationTimer { cancelled.set() }
+    public func schedule(at deadline: Date, on loop: any EventLoop, _ action: @escaping @Sendable () -> Void) -> OperationTimer {
+        let delay = TimeAmount.milliseconds(Int64((max(0, deadline.timeIntervalSinceNow) * 1000).rounded(.up)))
+        // A scheduled task in the loop's timer heap: a few dozen bytes, no thread, no task.
+        let scheduled = loop.scheduleTask(in: delay, action)
+        return OperationTimer { scheduled.cancel() }
     }
 }
 
-/// Set once by ``OperationTimer/cancel()``; read by the timer's action.
-final class CancelFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-
-    var isSet: Bool { flag.load(ordering: .acquiring) }
-
-    func set() { flag.store(true, ordering: .releasing) }
-}

@@ -107,6 +107,12 @@ public final class OperationService: Sendable {
         return op
     }
 
+    /// The operation when the read cache holds it (nil: ask ``operation(_:)``), without waiting.
+    public func cachedOperation(_ ref: OperationRef) -> OperationRecord? {
+        guard cache.isEnabled else { return nil }
+        return cache.lookup(ref).record
+    }
+
     /// The operation from the cache, or from the store (then cached).
     func read(_ ref: OperationRef) async throws -> OperationRecord? {
         guard cache.isEnabled else { return try await store.operation(ref) }

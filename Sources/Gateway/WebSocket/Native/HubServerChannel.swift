@@ -19,6 +19,8 @@ import Protocol
 struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
     enum UpgradeResult: Sendable {
         case websocket
+        /// The first request is a long-poll parked by `LongPollHandler`, which serves the connection.
+        case parkedLongPoll
         case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         /// An upgrade request that was refused: answered with this error, then closed.
         case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, WebSocketUpgrade.Refusal)
@@ -85,12 +87,29 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableErrorHandling = false
             pipeline.enableResponseHeaderValidation = false
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
-            if let longPolls {
-                // Sees the first request before the upgrade handler decides what the connection becomes.
-                let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
-                try channel.pipeline.syncOperations.addHandler(LongPollHandler(parking: longPolls), position: .before(upgradeHandler))
+            guard let longPolls else { return Value(upgradeResult: result, channel: channel) }
+            // The handler sees the first request before the upgrade handler
+            // decides what the connection becomes. Once it parks one, the
+            // connection is its own: the result says so at once, so that
+            // Hummingbird's task for the connection ends (as for a WebSocket)
+            // instead of waiting with its frames; the upgrade handler, which
+            // never sees a request, fails its future when the channel closes,
+            // and that is ignored then.
+            let outcome = channel.eventLoop.makePromise(of: UpgradeResult.self)
+            let settled = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            result.whenComplete { upgraded in
+                guard !settled.value else { return }
+                settled.value = true
+                outcome.completeWith(upgraded)
             }
-            return Value(upgradeResult: result, channel: channel)
+            let handler = LongPollHandler(parking: longPolls) {
+                guard !settled.value else { return }
+                settled.value = true
+                outcome.succeed(.parkedLongPoll)
+            }
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+            try channel.pipeline.syncOperations.addHandler(handler, position: .before(upgradeHandler))
+            return Value(upgradeResult: outcome.futureResult, channel: channel)
         }
     }
 
@@ -101,8 +120,8 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: asyncChannel, logger: logger)
             case .refused(let asyncChannel, let refusal):
                 await Self.answer(refusal, on: asyncChannel, logger: logger)
-            case .websocket:
-                // Served by the channel handler on its event loop; nothing to await here.
+            case .websocket, .parkedLongPoll:
+                // Served by a channel handler on its event loop; nothing to await here.
                 return
             }
         } catch {
