@@ -8,7 +8,10 @@
 # The waiters run first: their memory figure is only meaningful on a freshly started hub.
 # Environment: HUB_TOKEN (required; operation:create/read/update), HUB_PORT (8080), HUB_HOST (127.0.0.1),
 #   HUB_PID (memory and CPU figures; needed to see the waiters parked), W, OPS, WORKERS, CONNS, DURATION,
-#   ROUNDS, SKIP (comma-separated: waiters,crud,get), HUB_BENCH (path of the hub-bench binary),
+#   ROUNDS, SKIP (comma-separated: waiters,crud,get), WAITERS_MODE (connect-first, the default: open
+#   every connection, then write every long-poll, so the figure includes the high-water mark of W idle
+#   connections; send-on-connect: each batch of connects writes its long-polls at once, as clients that
+#   connect to ask do), HUB_BENCH (path of the hub-bench binary),
 #   OUT (append one JSON line per run to this file).
 # Extra arguments go to every hub-bench run (e.g. --threads 2).
 # Exit status: non-zero if any run had errors (unexpected statuses, lost requests, waiters without the
@@ -54,7 +57,9 @@ run() {
     echo
 }
 
-run "long-poll: $W waiters over $OPS operations, then one PATCH per operation" waiters --n "$W" --ops "$OPS" "$@"
+mode=()
+[ "${WAITERS_MODE:-connect-first}" = send-on-connect ] && mode=(--send-on-connect)
+run "long-poll: $W waiters over $OPS operations (${WAITERS_MODE:-connect-first}), then one PATCH per operation" waiters --n "$W" --ops "$OPS" "${mode[@]}" "$@"
 run "create/patch/get: $WORKERS workers, ${DURATION} s" crud --workers "$WORKERS" --duration "$DURATION" "$@"
 run "GET /operations/{id} vs GET /health: $CONNS connections, ${DURATION} s per phase, $ROUNDS rounds" get --conns "$CONNS" --duration "$DURATION" --rounds "$ROUNDS" "$@"
 exit $status

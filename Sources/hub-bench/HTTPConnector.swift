@@ -34,7 +34,8 @@ enum HTTPConnector {
         concurrency: Int,
         target: ConnectTarget,
         loops: [any EventLoop],
-        install: @escaping @Sendable (Int, any Channel) throws -> Void
+        install: @escaping @Sendable (Int, any Channel) throws -> Void,
+        batchOpened: (Range<Int>) async -> Void = { _ in }
     ) async -> ConnectOutcome {
         var outcome = ConnectOutcome()
         let start = SystemSupport.monotonicNanos()
@@ -50,6 +51,7 @@ enum HTTPConnector {
                     outcome.failures[Self.describe(error), default: 0] += 1
                 }
             }
+            await batchOpened(next..<end)
             next = end
         }
         outcome.seconds = Double(SystemSupport.monotonicNanos() &- start) / 1e9

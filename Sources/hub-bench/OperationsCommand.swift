@@ -147,6 +147,11 @@ extension HubBench.Operations {
         @Flag(name: .customLong("connections-only"), help: "Only open the connections (no long-poll) and measure the hub's memory: the connections' share.")
         var connectionsOnly = false
 
+        @Flag(
+            name: .customLong("send-on-connect"),
+            help: "Write each batch's long-polls as soon as its --concurrency connects are open (as clients that connect to ask do), instead of opening every connection first: the memory figure is then the parked waiters' alone, not the high-water mark of 10,000 idle connections.")
+        var sendOnConnect = false
+
         @OptionGroup var options: OperationsOptions
 
         func runScenario() async throws -> OperationsReport {
@@ -160,7 +165,8 @@ extension HubBench.Operations {
             return try await WaiterScenario(
                 context: context, waiters: self.n, operations: self.ops, waitSeconds: self.waitSeconds, concurrency: self.concurrency,
                 idleCPU: self.idleCPU, idleWindow: self.idleWindow, parkTimeout: self.parkTimeout,
-                settle: context.hubPids.isEmpty ? max(self.settle, 2) : self.settle, hold: self.hold, connectionsOnly: self.connectionsOnly
+                settle: context.hubPids.isEmpty ? max(self.settle, 2) : self.settle, hold: self.hold, connectionsOnly: self.connectionsOnly,
+                sendOnConnect: self.sendOnConnect
             ).run()
         }
     }

@@ -25,10 +25,11 @@ final class WaiterLoop {
     }
 
     /// Sends every waiter's long-poll (`heads[operation]`); succeeds when all are written.
+    /// Waiters that already sent theirs (`--send-on-connect` calls this once per batch) are skipped.
     func sendAll(_ heads: [HTTPRequestHead]) -> EventLoopFuture<Void> {
         let promise = self.loop.makePromise(of: Void.self)
         self.writtenPromise = promise
-        for waiter in self.waiters where waiter.send(heads[waiter.operation], loop: self.loop) {
+        for waiter in self.waiters where !waiter.sent && waiter.send(heads[waiter.operation], loop: self.loop) {
             self.sentCount += 1
         }
         self.checkWritten()

@@ -33,6 +33,8 @@ struct WaiterScenario: Sendable {
     /// Open the connections and measure the hub's memory without sending any long-poll (the
     /// connections' own share of the waiters' cost).
     var connectionsOnly = false
+    /// Write each connect batch's long-polls as soon as the batch is open.
+    var sendOnConnect = false
 
     /// 10,000 waiters must cost the hub less than this (the target).
     static let targetMiB = 100.0
@@ -83,13 +85,21 @@ struct WaiterScenario: Sendable {
         let before = ProcessMemory.sample(c.hubPids)
         c.log("connecting \(self.waiters) waiters (\(self.concurrency) connects in flight)")
         let operationCount = ops.count
-        let outcome = await HTTPConnector.open(count: self.waiters, concurrency: self.concurrency, target: target, loops: slots.map(\.loop)) {
-            [slots] index, channel in
-            let connection = KeepAliveConnection(index: index)
-            try channel.pipeline.syncOperations.addHandler(connection)
-            let waiterLoop = slots[index % slots.count].state.value
-            waiterLoop.waiters.append(LongPollWaiter(operation: index % operationCount, connection: connection, group: waiterLoop))
-        }
+        let heads = ops.map { c.requests.get(id: $0.id, ifNoneMatch: $0.version, waitSeconds: self.waitSeconds) }
+        let sendOnConnect = self.sendOnConnect && !self.connectionsOnly
+        let sendStart = SystemSupport.monotonicNanos()
+        let outcome = await HTTPConnector.open(
+            count: self.waiters, concurrency: self.concurrency, target: target, loops: slots.map(\.loop),
+            install: { [slots] index, channel in
+                let connection = KeepAliveConnection(index: index)
+                try channel.pipeline.syncOperations.addHandler(connection)
+                let waiterLoop = slots[index % slots.count].state.value
+                waiterLoop.waiters.append(LongPollWaiter(operation: index % operationCount, connection: connection, group: waiterLoop))
+            },
+            batchOpened: { [slots] _ in
+                guard sendOnConnect else { return }
+                for slot in slots { try? await slot.loop.flatSubmit { slot.state.value.sendAll(heads) }.get() }
+            })
         report.rows.append(("connect", "\(Report.int(outcome.opened)) opened, \(outcome.failed) failed in \(Report.num(outcome.seconds, 2)) s (\(Report.int(Int((Double(outcome.opened) / max(outcome.seconds, 1e-9)).rounded())))/s)"))
         for (reason, count) in outcome.failures { report.problems.append("\(count) connections failed: \(reason)") }
 
@@ -97,9 +107,7 @@ struct WaiterScenario: Sendable {
             return try await self.measureIdleConnections(report, outcome: outcome, before: before, slots: slots, control: control)
         }
 
-        // 2. park: write every long-poll, then wait for the hub to go idle
-        let heads = ops.map { c.requests.get(id: $0.id, ifNoneMatch: $0.version, waitSeconds: self.waitSeconds) }
-        let sendStart = SystemSupport.monotonicNanos()
+        // 2. park: write every long-poll (not yet written), then wait for the hub to go idle
         let parkHubStart = ProcessMemory.cpuMicros(c.hubPids)
         let parkSwitchesStart = ProcessMemory.contextSwitches(c.hubPids)
         let parkMachineStart = ProcessMemory.machineBusyMicros()
