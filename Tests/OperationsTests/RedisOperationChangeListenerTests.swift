@@ -126,25 +126,32 @@ struct RedisOperationChangeListenerTests {
         }
     }
 
-    @Test func twoHeartbeatMonitorsFailASilentOperationExactlyOnce() async throws {
+    @Test func twoHeartbeatMonitorsFailASilentOperationExactlyOnceAndPublishItOnce() async throws {
         let rendezvous = Rendezvous(parties: 2)
-        try await withRedisNodes(2, wrap: { HookedStore($0, rendezvous: rendezvous) }) { _, nodes in
+        try await withRedisNodes(2, wrap: { HookedStore($0, beforeWriteLock: { await rendezvous.meet($0) }) }) { _, nodes in
             // Running operations whose worker last reported at t0 (timeout 30 s).
             let ops = (0..<5).map { Fixtures.operation(id: "op_silent\($0)", status: .inProgress) }
             for op in ops { try await nodes[0].store.insert(op, completing: nil) }
             for node in nodes { node.clock.advance(by: 31) }
-            // Both nodes' monitors run at once; every timeout is decided by both
-            // from the same version (the rendezvous), and only one may store it.
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            // Both nodes' monitors run at once and reach every timeout together
+            // (the rendezvous, before the write lock): the race is certain. The
+            // lock lets one decide and store; the other then reads the failed
+            // operation and does nothing, so nothing is published twice.
+            let failed = try await withThrowingTaskGroup(of: Int.self) { group in
                 for node in nodes { group.addTask { try await node.service.expireHeartbeats() } }
-                try await group.waitForAll()
+                return try await group.reduce(0, +)
             }
+            #expect(failed == ops.count)
             for op in ops {
-                #expect(rendezvous.outcomes[op.ref] == Rendezvous.Outcome(stored: 1, conflicts: 1), "\(op.id)")
+                #expect(rendezvous.outcomes[op.ref]?.alone ?? 0 == 0, "\(op.id): both monitors met")
                 let stored = try #require(try await nodes[1].store.operation(op.ref))
                 #expect(stored.status == .failed)
                 #expect(stored.error?.code == OperationFailure.workerTimeoutCode)
                 #expect(stored.version == op.version + 1)
+                let topic = "operation:\(op.id):progress"
+                let published = nodes.flatMap { $0.sink.events(on: topic) }
+                #expect(published.filter { $0.event == "status_changed" }.count == 1, "\(op.id): one status change, from one node")
+                #expect(published.filter { $0.event == "completed" }.count == 1, "\(op.id)")
             }
             #expect(try await nodes[0].store.expiredHeartbeats(at: nodes[0].clock.now(), limit: 10) == [])
             #expect(try await nodes[0].store.consistencyProblems(logCap: 10) == [])

@@ -17,6 +17,7 @@
 /// | `{P}:refs` | sorted set | `<tenant>\0<id>` of every operation, score 0 (lexicographic: the `scan` order) | none |
 /// | `{P}:idem:<t>:<caller>:<key>` | hash | `fp` (fingerprint), `at` (claimed ms), `op` (the operation's JSON as created, once completed) | the idempotency TTL, from the claim |
 /// | `{P}:idem-claims` | sorted set | the names of the idempotency keys, score = claimed ms (for `purgeIdempotencyKeys`) | none (members of expired keys are removed by the purge) |
+/// | `{P}:lock:<t>:<id>` | string | a random token of the node changing the operation now (`withWriteLock`) | 10 s, or deleted when the change is done |
 /// | `{P}:tmp:*` | sorted set | intermediate results of one `list` script, deleted before it returns | never visible outside the script |
 ///
 /// The caller is percent-encoded like the tenant; the client's key comes
@@ -50,6 +51,7 @@ public struct RedisOperationKeys: Sendable, Hashable {
     }
 
     func operation(_ ref: OperationRef) -> String { "\(tag):op:\(Self.escape(ref.tenant)):\(ref.id)" }
+    func writeLock(_ ref: OperationRef) -> String { "\(tag):lock:\(Self.escape(ref.tenant)):\(ref.id)" }
     func log(_ ref: OperationRef) -> String { "\(tag):log:\(Self.escape(ref.tenant)):\(ref.id)" }
     func all(tenant: String) -> String { "\(tag):t:\(Self.escape(tenant)):all" }
 

@@ -13,10 +13,11 @@ extension OperationService {
             var progressed = false
             for ref in refs {
                 do {
-                    let op = try await change(ref, ifMatch: nil) { op, now in
+                    let (op, committed) = try await changeCommitting(ref, ifMatch: nil) { op, now in
                         (OperationStateMachine.expireHeartbeat(op, now: now), [])
                     }
-                    if op.status == .failed, op.error?.code == OperationFailure.workerTimeoutCode, op.completedAt != nil {
+                    // Counted only by the node that failed it (another may have, a moment before).
+                    if committed, op.status == .failed, op.error?.code == OperationFailure.workerTimeoutCode {
                         failed += 1
                         progressed = true
                         logger.notice("operation failed: worker timeout", metadata: ["hub.operation.id": "\(ref.id)"])

@@ -5,7 +5,8 @@ import Protocol
 /// The operations capability without HTTP: creates, changes and reads
 /// operations through the state machine, the store and the event sink.
 ///
-/// Every change of one operation runs under that operation's lock: read the
+/// Every change of one operation runs under that operation's lock (and, with
+/// a store shared by several nodes, the store's write lock: ``OperationStore/withWriteLock(_:_:)``): read the
 /// current value, decide (`OperationStateMachine`), publish the events, then
 /// store the new value with the offset of its last event, guarded by the old
 /// version. So events are published in version order, and the stored
@@ -165,13 +166,15 @@ public final class OperationService: Sendable {
     public func delete(_ ref: OperationRef, ifMatch: Int? = nil) async throws {
         guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
         try await locks.withLock(ref) {
-            guard let current = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
-            try Self.check(ifMatch, current)
-            guard current.status.isTerminal else {
-                throw OperationError(.conflict, "operation is \(current.status); only finished operations can be deleted")
+            try await store.withWriteLock(ref) {
+                guard let current = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
+                try Self.check(ifMatch, current)
+                guard current.status.isTerminal else {
+                    throw OperationError(.conflict, "operation is \(current.status); only finished operations can be deleted")
+                }
+                try await store.delete(ref, expectedVersion: current.version)
+                cache.remove(ref)
             }
-            try await store.delete(ref, expectedVersion: current.version)
-            cache.remove(ref)
         }
         notifier.notify(ref)
     }
@@ -181,37 +184,48 @@ public final class OperationService: Sendable {
         _ ref: OperationRef, ifMatch: Int?,
         _ decide: (OperationRecord, Date) throws(OperationError) -> (OperationStateMachine.Action, [LogLine])
     ) async throws -> OperationRecord {
+        try await changeCommitting(ref, ifMatch: ifMatch, decide).operation
+    }
+
+    /// `change`, telling whether this call committed a new version (false:
+    /// nothing to change, or only a heartbeat).
+    func changeCommitting(
+        _ ref: OperationRef, ifMatch: Int?,
+        _ decide: (OperationRecord, Date) throws(OperationError) -> (OperationStateMachine.Action, [LogLine])
+    ) async throws -> (operation: OperationRecord, committed: Bool) {
         guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
         let result = try await locks.withLock(ref) { () async throws -> (OperationRecord, Bool) in
-            guard let current = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
-            try Self.check(ifMatch, current)
-            let (action, lines) = try decide(current, now)
-            switch action {
-            case .unchanged(let op):
-                return (op, false)
-            case .heartbeat(let op):
-                try await store.touch(ref, heartbeatAt: op.lastHeartbeatAt ?? now, expectedVersion: current.version)
-                cache.put(op)
-                return (op, false)
-            case .commit(var op, let kinds):
-                let drafts = OperationEvents.drafts(for: op, events: kinds, previous: current, lines: lines, now: op.updatedAt)
-                let published = try await publish(drafts)
-                op.offset = Self.lastOffset(published, of: op) ?? current.offset
-                do {
-                    try await store.replace(
-                        op, expectedVersion: current.version, appending: lines, logCap: settings.logLinesPerOperation)
-                } catch {
-                    logger.error(
-                        "operation change published but not stored",
-                        metadata: ["hub.operation.id": "\(op.id)", "hub.operation.version": "\(op.version)", "hub.error": "\(error)"])
-                    throw Self.wrap(error)
+            try await store.withWriteLock(ref) { () async throws -> (OperationRecord, Bool) in
+                guard let current = try await store.operation(ref) else { throw OperationError.notFound(ref.id) }
+                try Self.check(ifMatch, current)
+                let (action, lines) = try decide(current, now)
+                switch action {
+                case .unchanged(let op):
+                    return (op, false)
+                case .heartbeat(let op):
+                    try await store.touch(ref, heartbeatAt: op.lastHeartbeatAt ?? now, expectedVersion: current.version)
+                    cache.put(op)
+                    return (op, false)
+                case .commit(var op, let kinds):
+                    let drafts = OperationEvents.drafts(for: op, events: kinds, previous: current, lines: lines, now: op.updatedAt)
+                    let published = try await publish(drafts)
+                    op.offset = Self.lastOffset(published, of: op) ?? current.offset
+                    do {
+                        try await store.replace(
+                            op, expectedVersion: current.version, appending: lines, logCap: settings.logLinesPerOperation)
+                    } catch {
+                        logger.error(
+                            "operation change published but not stored",
+                            metadata: ["hub.operation.id": "\(op.id)", "hub.operation.version": "\(op.version)", "hub.error": "\(error)"])
+                        throw Self.wrap(error)
+                    }
+                    cache.put(op)
+                    return (op, true)
                 }
-                cache.put(op)
-                return (op, true)
             }
         }
         if result.1 { notifier.notify(ref) }
-        return result.0
+        return (result.0, result.1)
     }
 
     static func check(_ ifMatch: Int?, _ current: OperationRecord) throws {

@@ -24,6 +24,9 @@ public final class MemoryOperationStore: OperationStore {
     /// This process only.
     public var isShared: Bool { false }
 
+    /// This process only: the service's own lock suffices.
+    public func withWriteLock<T>(_ ref: OperationRef, _ body: () async throws -> T) async throws -> T { try await body() }
+
     public func insert(_ operation: OperationRecord, completing key: IdempotencyKey?) async throws {
         try state.withLock { state throws(OperationError) in
             guard state.operations[operation.ref] == nil else {

@@ -54,6 +54,14 @@ public protocol OperationStore: Sendable {
     /// nodes). Then nothing read from it may be kept in memory.
     var isShared: Bool { get }
 
+    /// Runs `body` (read, decide, publish, write one operation) while no
+    /// other process changes `ref` through this store. The service already
+    /// serialises the changes of one process (`KeyedLock`); a shared store
+    /// extends that across processes, so that two nodes never both decide
+    /// from the same version and publish events for a change only one of them
+    /// can store. A store of one process runs `body` as it is.
+    func withWriteLock<T>(_ ref: OperationRef, _ body: () async throws -> T) async throws -> T
+
     /// Inserts a new operation (its id must be new). With `completing`, the
     /// idempotency key claimed for it is completed in the same atomic step.
     func insert(_ operation: OperationRecord, completing key: IdempotencyKey?) async throws

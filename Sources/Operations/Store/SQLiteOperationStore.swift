@@ -42,6 +42,9 @@ public final class SQLiteOperationStore: OperationStore {
     /// One hub process per data directory: nobody else writes this file.
     public var isShared: Bool { false }
 
+    /// One process: the service's own lock suffices.
+    public func withWriteLock<T>(_ ref: OperationRef, _ body: () async throws -> T) async throws -> T { try await body() }
+
     public func isReady() async -> Bool {
         (try? await read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }

@@ -10,13 +10,17 @@ final class HookedStore: OperationStore {
     let afterReplace: @Sendable (OperationRef, Bool) -> Void
     /// After each successful `operation(_:)` read.
     let afterRead: @Sendable (OperationRef) -> Void
+    /// Before each `withWriteLock` (before the lock is taken).
+    let beforeWriteLock: @Sendable (OperationRef) async -> Void
 
     init(
         _ base: any OperationStore, beforeReplace: @escaping @Sendable (OperationRef) async -> Void = { _ in },
         afterReplace: @escaping @Sendable (OperationRef, Bool) -> Void = { _, _ in },
-        afterRead: @escaping @Sendable (OperationRef) -> Void = { _ in }, shared: Bool? = nil
+        afterRead: @escaping @Sendable (OperationRef) -> Void = { _ in }, shared: Bool? = nil,
+        beforeWriteLock: @escaping @Sendable (OperationRef) async -> Void = { _ in }
     ) {
         self.sharedOverride = shared
+        self.beforeWriteLock = beforeWriteLock
         self.base = base
         self.beforeReplace = beforeReplace
         self.afterReplace = afterReplace
@@ -26,6 +30,11 @@ final class HookedStore: OperationStore {
     /// Set to pretend the store is (or is not) shared with other processes.
     let sharedOverride: Bool?
     var isShared: Bool { sharedOverride ?? base.isShared }
+
+    func withWriteLock<T>(_ ref: OperationRef, _ body: () async throws -> T) async throws -> T {
+        await beforeWriteLock(ref)
+        return try await base.withWriteLock(ref, body)
+    }
 
     /// A store whose writers meet at `rendezvous` before each `replace`, which counts the outcomes.
     convenience init(_ base: any OperationStore, rendezvous: Rendezvous) {

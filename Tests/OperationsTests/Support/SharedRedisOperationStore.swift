@@ -10,6 +10,10 @@ final class SharedRedisOperationStore: OperationStore {
 
     var isShared: Bool { true }
 
+    func withWriteLock<T>(_ ref: OperationRef, _ body: () async throws -> T) async throws -> T {
+        try await store().withWriteLock(ref, body)
+    }
+
     func store() async throws -> RedisOperationStore {
         try RedisOperationStore(client: try await SharedTestRedis.shared.running().client, keyPrefix: prefix)
     }

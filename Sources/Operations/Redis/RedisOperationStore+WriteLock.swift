@@ -1,0 +1,49 @@
+import Foundation
+import Redis
+
+extension RedisOperationStore {
+    /// How long a write lock lives unless released: longer than any change
+    /// takes; a node that dies holding it blocks that operation this long.
+    static let writeLockTTL = Duration.seconds(10)
+    /// How long a writer waits for another node's lock before it answers `unavailable`.
+    static let writeLockWait = Duration.seconds(10)
+
+    /// `SET {P}:lock:<t>:<id> <token> NX PX 10000`, retried with a short
+    /// backoff while another node holds it; released with a compare-and-delete
+    /// (only the holder's token deletes it), also when `body` throws.
+    public func withWriteLock<T>(_ ref: OperationRef, _ body: () async throws -> T) async throws -> T {
+        let key = keys.writeLock(ref)
+        let token = UUID().uuidString
+        let giveUp = ContinuousClock.now + Self.writeLockWait
+        var delay = Duration.milliseconds(1)
+        while true {
+            let reply: RESPValue
+            do {
+                reply = try await client.send(["SET", .string(key), .string(token), "NX", "PX", .integer(Self.writeLockTTL.components.seconds * 1000)])
+            } catch {
+                throw Self.unavailable(error)
+            }
+            if reply.string == "OK" { break }
+            guard ContinuousClock.now + delay < giveUp else {
+                throw OperationError.unavailable("operation \(ref.id) is being changed by another node; try again")
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .milliseconds(50))
+        }
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body())
+        } catch {
+            result = .failure(error)
+        }
+        _ = try? await client.evaluate(Self.releaseWriteLock, keys: [.string(key)], arguments: [.string(token)])
+        return try result.get()
+    }
+
+    /// `KEYS[1]` the lock, `ARGV[1]` the holder's token: deletes it only for its holder.
+    static let releaseWriteLock = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+}
