@@ -43,7 +43,8 @@ public struct RedisServer: Sendable {
     public static func start(arguments: [String] = [], tls: TLSFiles? = nil, timeout: Double = 10) async throws -> RedisServer {
         var attempt = 1
         while true {
-            let server = RedisServer(port: try await freePort(), arguments: arguments, tls: tls, box: ProcessBox())
+            let port = try await freePort()
+            let server = RedisServer(port: port, arguments: arguments, tls: tls, box: ProcessBox(reserving: port))
             do {
                 try await server.launch(timeout: timeout)
                 return server
@@ -90,7 +91,10 @@ public struct RedisServer: Sendable {
     static func freePort() async throws -> Int {
         let ephemeralStart = Self.ephemeralPortRange().lowerBound
         let upper = max(ephemeralStart, 11_000)
-        return Int.random(in: 10_000..<upper)
+        while true {
+            let port = Int.random(in: 10_000..<upper)
+            if ProcessBox.reserve(port) { return port }
+        }
     }
 
     /// `/proc/sys/net/ipv4/ip_local_port_range` (Linux's default when unreadable).
@@ -126,6 +130,26 @@ public struct RedisServerError: Error, CustomStringConvertible {
 /// The current redis-server process of a `RedisServer` (replaced on restart).
 final class ProcessBox: Sendable {
     private let current = Mutex<ChildProcess?>(nil)
+    private let port: Int
+
+    /// Ports of the servers of this test process, stopped or not: a server
+    /// stopped to be restarted keeps its port, so another test's server
+    /// started meanwhile never takes it (its clients would reconnect to that
+    /// one). Released when the server is gone.
+    private static let reserved = Mutex<Set<Int>>([])
+
+    static func reserve(_ port: Int) -> Bool {
+        reserved.withLock { $0.insert(port).inserted }
+    }
+
+    init(reserving port: Int) {
+        self.port = port
+    }
+
+    deinit {
+        let port = self.port
+        _ = Self.reserved.withLock { $0.remove(port) }
+    }
 
     var log: String { current.withLock { $0?.output ?? "" } }
 
