@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import HubTesting
 import NIOCore
 import Protocol
 import Synchronization
@@ -9,87 +10,18 @@ import Testing
 
 // MARK: - Timeouts
 
-/// Thrown (and recorded as a test failure) when `withTimeout` runs out of time.
-struct TimeoutError: Error, CustomStringConvertible {
-    var seconds: Double
-    var description: String { "timed out after \(seconds) s" }
-}
-
-/// Runs `body`, failing the test if it does not finish within `seconds`.
-/// A task group races the body against the deadline (the sleep here is only
-/// the deadline: the body itself awaits the event). The body runs in its own
-/// task so that a body ignoring cancellation (a bug under test) cannot keep
-/// the group, and so the test, from finishing.
+/// `HubTesting.withTimeout` (the one deadline race of the test targets),
+/// recording the timeout as a test failure at the caller's line.
 func withTimeout<T: Sendable>(
     _ seconds: Double = 5,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     do {
-        return try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await abandonable(body) }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-                throw TimeoutError(seconds: seconds)
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw TimeoutError(seconds: seconds) }
-            return first
-        }
-    } catch let error as TimeoutError {
+        return try await HubTesting.withTimeout(seconds, "the awaited event", body)
+    } catch let error as HubTesting.TimeoutError {
         Issue.record(error, sourceLocation: sourceLocation)
         throw error
-    }
-}
-
-/// Runs `body` in a task of its own; returns its result, or throws
-/// `CancellationError` as soon as the caller is cancelled, even if `body`
-/// does not react to cancellation.
-private func abandonable<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let race = Race<T>()
-    let task = Task {
-        do {
-            race.finish(.success(try await body()))
-        } catch {
-            race.finish(.failure(error))
-        }
-    }
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { race.install($0) }
-    } onCancel: {
-        task.cancel()
-        race.finish(.failure(CancellationError()))
-    }
-}
-
-/// The first result wins; it resumes the continuation once both are known.
-private final class Race<T: Sendable>: Sendable {
-    struct State {
-        var continuation: CheckedContinuation<T, any Error>?
-        var result: Result<T, any Error>?
-        var resumed = false
-    }
-
-    let state = Mutex(State())
-
-    func install(_ continuation: CheckedContinuation<T, any Error>) {
-        resumeIfReady { $0.continuation = continuation }
-    }
-
-    func finish(_ result: Result<T, any Error>) {
-        resumeIfReady { state in
-            if state.result == nil { state.result = result }
-        }
-    }
-
-    private func resumeIfReady(_ update: (inout State) -> Void) {
-        let ready = state.withLock { state -> (CheckedContinuation<T, any Error>, Result<T, any Error>)? in
-            update(&state)
-            guard !state.resumed, let continuation = state.continuation, let result = state.result else { return nil }
-            state.resumed = true
-            return (continuation, result)
-        }
-        if let (continuation, result) = ready { continuation.resume(with: result) }
     }
 }
 

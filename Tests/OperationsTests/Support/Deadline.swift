@@ -1,23 +1,20 @@
 import Foundation
+import HubTesting
 
 struct DeadlineExceeded: Error, CustomStringConvertible {
     let what: String
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// Runs `body`, failing with `DeadlineExceeded` after `seconds`. The sleep is
-/// only the deadline: tests await the thing itself.
+/// Runs `body`, failing with `DeadlineExceeded` after `seconds`: the
+/// deadline race of `HubTesting.withTimeout`, with this target's error.
 func within<T: Sendable>(
     _ seconds: Double = 10, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            throw DeadlineExceeded(what: what)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    do {
+        return try await withTimeout(seconds, what, body)
+    } catch is TimeoutError {
+        throw DeadlineExceeded(what: what)
     }
 }
 
