@@ -16,3 +16,13 @@ public struct RedisScript: Sendable, Hashable {
         sha1 = SHA1.hexDigest(of: source.utf8)
     }
 }
+
+extension RedisScript {
+    /// Deletes `KEYS[1]` only while it holds `ARGV[1]` (the holder's token of
+    /// a lease or lock); answers 1 when it deleted it, else 0.
+    public static let deleteIfEqual = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+}

@@ -39,7 +39,7 @@ struct IngestLease: Sendable {
 
     /// Gives the lease up (when this consumer holds it), so another node takes over at once.
     func release(on client: RedisClient) async {
-        _ = try? await client.evaluate(Self.releaseScript, keys: [.string(key)], arguments: [.string(holder)])
+        _ = try? await client.evaluate(.deleteIfEqual, keys: [.string(key)], arguments: [.string(holder)])
     }
 
     /// `KEYS[1]` lease key; `ARGV[1]` holder, `ARGV[2]` TTL in ms. 1 renewed, 2 acquired, 0 held by another.
@@ -54,13 +54,6 @@ struct IngestLease: Sendable {
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
           return 2
         end
-        return 0
-        """)
-
-    /// `KEYS[1]` lease key; `ARGV[1]` holder. Deletes the key only when `ARGV[1]` holds it.
-    static let releaseScript = RedisScript(
-        """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
         """)
 }

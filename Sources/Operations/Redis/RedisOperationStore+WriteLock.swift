@@ -36,14 +36,7 @@ extension RedisOperationStore {
         } catch {
             result = .failure(error)
         }
-        _ = try? await client.evaluate(Self.releaseWriteLock, keys: [.string(key)], arguments: [.string(token)])
+        _ = try? await client.evaluate(.deleteIfEqual, keys: [.string(key)], arguments: [.string(token)])
         return try result.get()
     }
-
-    /// `KEYS[1]` the lock, `ARGV[1]` the holder's token: deletes it only for its holder.
-    static let releaseWriteLock = RedisScript(
-        """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-        return 0
-        """)
 }
