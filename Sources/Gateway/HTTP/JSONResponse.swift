@@ -17,10 +17,15 @@ enum JSONResponse {
     static func ok(
         json data: [UInt8], context: HubRequestContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) -> Response {
-        let body = envelope(json: data, requestID: context.requestID)
-        var fields = headers
-        fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
+        response(envelope(json: data, requestID: context.requestID), status: status, headers: headers)
+    }
+
+    static func error(_ error: APIError, requestID: String) -> Response {
+        response(errorEnvelope(error, requestID: requestID), status: error.status, headers: error.headers)
+    }
+
+    static func encode<T: Encodable>(_ value: T, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        response(ByteBuffer(bytes: encoded(value, or: #"{"success":false}"#)), status: status, headers: headers)
     }
 
     /// The body of a successful envelope around `data`'s JSON.
@@ -40,29 +45,20 @@ enum JSONResponse {
     static func errorEnvelope(_ error: APIError, requestID: String) -> ByteBuffer {
         let envelope = Envelope<Empty>.failure(
             WireError(code: error.code, message: error.message, details: error.details), meta: Meta(requestID: requestID))
-        return ByteBuffer(bytes: encoded(envelope))
+        return ByteBuffer(bytes: encoded(envelope, or: #"{"success":false}"#))
     }
 
-    /// A value's JSON, as the envelope encodes it.
-    static func encoded<T: Encodable>(_ value: T) -> [UInt8] {
+    /// A value's JSON, as the envelope encodes it (`fallback` if it cannot be encoded).
+    static func encoded<T: Encodable>(_ value: T, or fallback: String = "null") -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        return (try? Array(encoder.encode(value))) ?? Array("null".utf8)
+        return (try? Array(encoder.encode(value))) ?? Array(fallback.utf8)
     }
 
-    static func error(_ error: APIError, requestID: String) -> Response {
-        let envelope = Envelope<Empty>.failure(
-            WireError(code: error.code, message: error.message, details: error.details), meta: Meta(requestID: requestID))
-        return encode(envelope, status: error.status, headers: error.headers)
-    }
-
-    static func encode<T: Encodable>(_ value: T, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data(#"{"success":false}"#.utf8)
+    private static func response(_ body: ByteBuffer, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
     }
 }
 

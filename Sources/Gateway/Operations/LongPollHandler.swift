@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import NIOHTTPTypesHTTP1
 import Operations
 import Protocol
 
@@ -226,18 +227,14 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func answerError(_ error: APIError) {
         guard let candidate else { return }
-        var headers = HTTPHeaders()
-        for field in error.headers { headers.add(name: field.name.rawName, value: field.value) }
         answer(
-            HTTPResponseStatus(statusCode: Int(error.status.code)), headers: headers,
+            HTTPResponseStatus(statusCode: Int(error.status.code)), headers: HTTPHeaders(error.headers),
             body: JSONResponse.errorEnvelope(error, requestID: candidate.requestID))
     }
 
-    /// `ETag`, and for an operation still running `Retry-After` (as the route sends).
+    /// `ETag` and `Retry-After`, as the route sends them.
     private func headers(for op: OperationRecord) -> HTTPHeaders {
-        var headers = HTTPHeaders([("ETag", EntityTag.header(op.version))])
-        if !op.status.isTerminal { headers.add(name: "Retry-After", value: String(parking.settings.pollIntervalSeconds)) }
-        return headers
+        HTTPHeaders(OperationRoutes.headers(for: op, pollInterval: parking.settings.pollIntervalSeconds))
     }
 
     private func answer(_ status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?) {
@@ -275,3 +272,4 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
         state = .parked(parked)
     }
 }
+

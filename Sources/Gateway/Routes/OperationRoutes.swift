@@ -147,8 +147,13 @@ struct OperationRoutes {
 
     /// `ETag`, and for an operation still running `Retry-After` (the suggested poll interval).
     func headers(for op: OperationRecord) -> HTTPFields {
+        Self.headers(for: op, pollInterval: settings.pollIntervalSeconds)
+    }
+
+    /// The same, for answers written outside a route (a parked long-poll).
+    static func headers(for op: OperationRecord, pollInterval: Int) -> HTTPFields {
         var fields: HTTPFields = [.eTag: EntityTag.header(op.version)]
-        if !op.status.isTerminal { fields[.retryAfter] = String(settings.pollIntervalSeconds) }
+        if !op.status.isTerminal { fields[.retryAfter] = String(pollInterval) }
         return fields
     }
 

@@ -136,14 +136,12 @@ struct HubServerChannel: ServerChildChannel, HTTPChannelHandler {
         _ refusal: WebSocketUpgrade.Refusal, on asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, logger: Logger
     ) async {
         let requestID = refusal.requestID
-        let envelope = Envelope<Empty>.failure(WireError(code: refusal.code, message: refusal.message), meta: Meta(requestID: requestID))
-        let encoded: Data = (try? JSONEncoder().encode(envelope)) ?? Data(#"{"success":false}"#.utf8)
-        let body = ByteBuffer(bytes: encoded)
+        let body = JSONResponse.errorEnvelope(APIError(refusal.code, refusal.message), requestID: requestID)
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         headers[.contentLength] = String(body.readableBytes)
         headers[.connection] = "close"
-        headers[HTTPField.Name("X-Request-ID")!] = requestID
+        headers[.xRequestID] = requestID
         let head = HTTPResponse(status: refusal.code.httpStatus, headerFields: headers)
         let parts: [HTTPResponsePart] = [.head(head), .body(body), .end(nil)]
         do {
