@@ -26,11 +26,6 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     let raw: RawFrameWriter
 
     private var context: ChannelHandlerContext?
-    /// The channel's writability as the last `channelWritabilityChanged` said
-    /// (a loop-local Bool: a drain per delivery need not read the channel's atomic).
-    private var writable = true
-    /// The channel's allocator, fetched once.
-    private var allocator = ByteBufferAllocator()
     private var session: Session?
     private let inbox = MessageInbox()
     private var assembler: MessageAssembler
@@ -61,8 +56,6 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        writable = context.channel.isWritable
-        allocator = context.channel.allocator
         guard let identity else {
             let failure = failure
             let code: ErrorCode = failure == .expired ? .tokenExpired : .unauthorized
@@ -227,18 +220,17 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: Writing
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        writable = context.channel.isWritable
-        if writable { drain() }
+        if context.channel.isWritable { drain() }
         context.fireChannelWritabilityChanged()
     }
 
     /// Writes what the session has, while the socket takes it.
     func drain() {
         guard let context, let session, !closeSent else { return }
-        guard writable || session.isClosing else { return }
+        guard context.channel.isWritable || session.isClosing else { return }
         let close = session.take(swapping: &outgoing)
         let wrote = !outgoing.isEmpty
-        let allocator = self.allocator
+        let allocator = context.channel.allocator
         let minimum = configuration.websocket.compressionMinBytes
         for frame in outgoing {
             if let deflate, frame.readableBytes >= minimum {

@@ -65,8 +65,6 @@ struct FrameCache {
     static let depth = 8
     private var entries: [Entry] = []
     private var oldest = 0
-    /// The entry used last: a fan-out asks for the same one 5,000 times in a row.
-    private var last = 0
     private var deflaters: [Int32: MessageDeflater] = [:]
     /// zlib level of compressed frames.
     var compressionLevel: Int32 = 6
@@ -96,21 +94,15 @@ struct FrameCache {
 
     /// The index of `payload`'s entry, framing it (in place of the oldest) when it is not cached.
     private mutating func entry(for payload: ByteBuffer, allocator: ByteBufferAllocator) -> Int {
-        if last < entries.count, Self.sameBytes(entries[last].source, payload) { return last }
-        if let index = entries.firstIndex(where: { Self.sameBytes($0.source, payload) }) {
-            last = index
-            return index
-        }
+        if let index = entries.firstIndex(where: { Self.sameBytes($0.source, payload) }) { return index }
         let entry = Entry(source: payload, framed: WebSocketWire.frame(opcode: WebSocketWire.text, payload: payload, allocator: allocator))
         if entries.count < Self.depth {
             entries.append(entry)
-            last = entries.count - 1
-            return last
+            return entries.count - 1
         }
         let index = oldest
         entries[index] = entry
         oldest = (oldest + 1) % Self.depth
-        last = index
         return index
     }
 
