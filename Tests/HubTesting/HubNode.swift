@@ -58,11 +58,4 @@ public final class HubNode: Sendable {
         child.send(SIGKILL)
         _ = await child.waitForExit()
     }
-
-    /// SIGTERM and wait for a graceful exit; returns the wait status.
-    @discardableResult
-    public func terminate(timeout: Double = 30) async throws -> Int32 {
-        child.send(SIGTERM)
-        return try await withTimeout(timeout, "the hub node to exit") { await self.child.waitForExit() }
-    }
 }

@@ -76,24 +76,3 @@ extension RedisServer {
         return configuration
     }
 }
-
-/// Runs a `RedisClient` with `configuration` while `body` runs (connected
-/// first), then cancels it and waits for `run()` to return.
-func withRedisClient<T: Sendable>(
-    _ configuration: RedisConfiguration, _ body: @Sendable (RedisClient) async throws -> T
-) async throws -> T {
-    let client = try RedisClient(configuration: configuration, logger: Fixtures.logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await client.run() }
-        let result: Result<T, any Error>
-        do {
-            try await withTimeout(10, "the client to connect") { try await client.waitForConnection() }
-            result = .success(try await body(client))
-        } catch {
-            result = .failure(error)
-        }
-        group.cancelAll()
-        try await group.waitForAll()
-        return try result.get()
-    }
-}
