@@ -102,8 +102,7 @@ struct DistributedFaultTests {
             for n in 6...11 { #expect(try await nextEvent(bystander).n == n, "the other nodes did not notice") }
 
             // Ingestion goes on whichever node read it before (a dead leader's lease runs out).
-            let admin = try await RedisConnection.connect(
-                configuration: try RedisConfiguration(url: cluster.redis.url), logger: Logger(label: "admin") { _ in SwiftLogNoOpLogHandler() })
+            let admin = try await cluster.admin()
             let entry = #"{"tenant":"acme","topic":"\#(topic)","event":"progress_updated","data":{"n":12}}"#
             _ = try await admin.send(["XADD", "hub:ingest", "*", "event", RedisArgument(entry)])
             #expect(try await nextEvent(resumed).n == 12)

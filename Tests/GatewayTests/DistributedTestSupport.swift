@@ -2,7 +2,9 @@ import Foundation
 import Gateway
 import HTTPTypes
 import HubTesting
+import Logging
 import Protocol
+import Redis
 import Testing
 
 /// Three hub processes sharing one redis-server, all on loopback.
@@ -46,6 +48,12 @@ struct Cluster: Sendable {
     func token(sub: String = "alice", tenant: String = "acme", roles: [RoleGrant] = [RoleGrant(role: "admin")]) async throws -> String {
         let signer = await TokenSigner(secret: secret)
         return try await signer.sign(subject: sub, tenant: tenant, roles: roles, ttl: 3600)
+    }
+
+    /// A connection of its own to the cluster's Redis (close it when done).
+    func admin() async throws -> RedisConnection {
+        try await RedisConnection.connect(
+            configuration: try RedisConfiguration(url: redis.url), logger: Logger(label: "admin") { _ in SwiftLogNoOpLogHandler() })
     }
 
     /// Publishes through `node`; returns the event's offset.

@@ -88,8 +88,7 @@ struct DistributedTests {
         try await Cluster.run { cluster in
             let topic = "resource:db_1:health"
             let (probe, _) = try await cluster.subscriber(on: cluster.nodes[1], [topic])
-            let admin = try await RedisConnection.connect(
-                configuration: try RedisConfiguration(url: cluster.redis.url), logger: Logger(label: "admin") { _ in SwiftLogNoOpLogHandler() })
+            let admin = try await cluster.admin()
             for n in 1...20 {
                 let entry = #"{"tenant":"acme","topic":"\#(topic)","event":"health_check_passed","data":{"n":\#(n)}}"#
                 _ = try await admin.send(["XADD", "hub:ingest", "*", "event", RedisArgument(entry)])
@@ -109,8 +108,7 @@ struct DistributedTests {
         for (ttl, expected) in [("1h", 1...3_600_000), ("0", -1...(-1))] as [(String, ClosedRange<Int64>)] {
             try await Cluster.run(nodes: 1, environment: ["HUB_TOPIC_TTL": ttl]) { cluster in
                 try await cluster.publish(on: cluster.nodes[0], "application:app_ttl:status", data: #"{"n":1}"#)
-                let admin = try await RedisConnection.connect(
-                    configuration: try RedisConfiguration(url: cluster.redis.url), logger: Logger(label: "admin") { _ in SwiftLogNoOpLogHandler() })
+                let admin = try await cluster.admin()
                 let stream = try #require(try await admin.send(["PTTL", "hub:{acme}:history:application:app_ttl:status"]).integer)
                 let meta = try #require(try await admin.send(["PTTL", "hub:{acme}:topic:application:app_ttl:status"]).integer)
                 await admin.close()
