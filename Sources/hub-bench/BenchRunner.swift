@@ -30,17 +30,8 @@ struct BenchRunner {
         if fdLimit < UInt64(self.settings.connections + 64) {
             self.log("warning: fd limit \(fdLimit) is below n + 64; raise `ulimit -n` (as root) before starting")
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.settings.threads)
-        let publishGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        do {
-            let report = try await self.run(group: group, publishGroup: publishGroup)
-            try await publishGroup.shutdownGracefully()
-            try await group.shutdownGracefully()
-            return report
-        } catch {
-            try? await publishGroup.shutdownGracefully()
-            try? await group.shutdownGracefully()
-            throw error
+        return try await EventLoopGroups.with(threads: self.settings.threads) { group in
+            try await EventLoopGroups.with(threads: 1) { publishGroup in try await self.run(group: group, publishGroup: publishGroup) }
         }
     }
 

@@ -20,15 +20,7 @@ struct ReadScenario: Sendable {
 
     func run() async throws -> OperationsReport {
         SystemSupport.raiseFileDescriptorLimit()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.context.threads)
-        do {
-            let report = try await self.run(group)
-            try await group.shutdownGracefully()
-            return report
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
+        return try await EventLoopGroups.with(threads: self.context.threads) { try await self.run($0) }
     }
 
     private func run(_ group: MultiThreadedEventLoopGroup) async throws -> OperationsReport {

@@ -45,18 +45,9 @@ struct WaiterScenario: Sendable {
         if limit < UInt64(self.waiters + self.operations + 64) {
             self.context.log("warning: fd limit \(limit) is below waiters + operations + 64; raise `ulimit -n` before starting")
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.context.threads)
-        // The PATCHes go out from a loop of their own, not behind the waiters' reads.
-        let controlGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        do {
-            let report = try await self.run(group, control: controlGroup.next())
-            try await controlGroup.shutdownGracefully()
-            try await group.shutdownGracefully()
-            return report
-        } catch {
-            try? await controlGroup.shutdownGracefully()
-            try? await group.shutdownGracefully()
-            throw error
+        return try await EventLoopGroups.with(threads: self.context.threads) { group in
+            // The PATCHes go out from a loop of their own, not behind the waiters' reads.
+            try await EventLoopGroups.with(threads: 1) { control in try await self.run(group, control: control.next()) }
         }
     }
 
