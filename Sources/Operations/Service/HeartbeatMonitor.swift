@@ -13,19 +13,13 @@ public struct HeartbeatMonitor: Service {
     }
 
     public func run() async throws {
-        let interval = TimeInterval(max(operations.settings.heartbeatCheckIntervalSeconds, 1))
-        let clock = operations.clock
         let operations = self.operations
-        // `try?`: the cancellation that ends the loop at shutdown is not a failure (pitfall P6).
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await clock.sleep(until: clock.now().addingTimeInterval(interval))
-                do {
-                    try await operations.expireHeartbeats()
-                } catch {
-                    operations.logger.warning("heartbeat check failed", metadata: ["hub.error": "\(error)"])
-                }
-            }
+        await Periodically.run(
+            every: operations.settings.heartbeatCheckIntervalSeconds, on: operations.clock, startingNow: false,
+            logger: operations.logger, failure: "heartbeat check failed"
+        ) {
+            try await operations.expireHeartbeats()
         }
     }
 }
+

@@ -13,19 +13,12 @@ public struct RetentionSweeper: Service {
     }
 
     public func run() async throws {
-        let interval = TimeInterval(max(operations.settings.retentionSweepIntervalSeconds, 1))
-        let clock = operations.clock
         let operations = self.operations
-        // `try?`: the cancellation that ends the loop at shutdown is not a failure (pitfall P6).
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await operations.purgeExpired()
-                } catch {
-                    operations.logger.warning("retention sweep failed", metadata: ["hub.error": "\(error)"])
-                }
-                try await clock.sleep(until: clock.now().addingTimeInterval(interval))
-            }
+        await Periodically.run(
+            every: operations.settings.retentionSweepIntervalSeconds, on: operations.clock, startingNow: true,
+            logger: operations.logger, failure: "retention sweep failed"
+        ) {
+            try await operations.purgeExpired()
         }
     }
 }
