@@ -36,11 +36,9 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private struct Parked {
+        /// As the client holds it (the 304's headers).
         var op: OperationRecord
-        var watch: OperationService.ChangeWatch?
-        var timer: OperationTimer?
-        /// On the operations clock (as the route's deadline is).
-        var deadline: Date
+        var wait: ChangeWait?
     }
 
     private let parking: LongPollParking
@@ -129,17 +127,22 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
             for part in held { context.fireChannelRead(wrapInboundOut(part)) }
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         case .park(let op):
-            let clock = parking.operations.clock
-            let deadline = clock.now().addingTimeInterval(TimeInterval(candidate.waitSeconds))
-            state = .parked(Parked(op: op, deadline: deadline))
+            state = .parked(Parked(op: op))
             parking.waiters.increment()
             onParked()
             shedHTTPHandlers(context)
+            // The service's wait (the route's too): a ticket and a timer on this loop, no task.
+            let operations = parking.operations
+            let deadline = operations.clock.now().addingTimeInterval(TimeInterval(candidate.waitSeconds))
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let loop = context.eventLoop
-            let timer = clock.schedule(at: deadline, on: loop) { loop.execute { bound.value.expired() } }
-            update { $0.timer = timer }
-            watchAndRead()
+            let wait = operations.awaitChange(op.ref, from: op.version, until: deadline, timerLoop: loop) { result in
+                loop.execute { bound.value.waited(result) }
+            }
+            if case .parked(var parked) = state {
+                parked.wait = wait
+                state = .parked(parked)
+            }
         }
     }
 
@@ -160,57 +163,13 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: - Waiting
 
-    /// Takes a watch, then reads the operation: a change in between fires the watch.
-    private func watchAndRead() {
-        guard case .parked(let parked) = state, let context else { return }
-        let watch = parking.operations.watch(parked.op.ref)
-        update { $0.watch = watch }
-        if let op = parking.operations.cachedOperation(parked.op.ref) {
-            evaluate(.success(op), watch: watch)
-            return
-        }
-        let operations = parking.operations
-        let ref = parked.op.ref
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let loop = context.eventLoop
-        Task {
-            let result: Result<OperationRecord, any Error>
-            do {
-                result = .success(try await operations.operation(ref))
-            } catch {
-                result = .failure(error)
-            }
-            loop.execute { bound.value.evaluate(result, watch: watch) }
-        }
-    }
-
-    private func evaluate(_ result: Result<OperationRecord, any Error>, watch: OperationService.ChangeWatch) {
-        guard case .parked(let parked) = state, parked.watch == watch, let context else {
-            parking.operations.cancel(watch)
-            return
-        }
-        switch result {
-        case .failure(let error):
-            answerError((error as? OperationError).map { APIError($0) } ?? APIError.from(error))
-        case .success(let op) where op.version != parked.op.version:
-            answerOK(op)
-        case .success(let op) where parking.operations.waitersStopped || parking.operations.clock.now() >= parked.deadline:
-            answerNotModified(op)
-        case .success:
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let loop = context.eventLoop
-            parking.operations.onChange(watch) { loop.execute { bound.value.changed(watch) } }
-        }
-    }
-
-    private func changed(_ watch: OperationService.ChangeWatch) {
-        guard case .parked(let parked) = state, parked.watch == watch else { return }
-        watchAndRead()
-    }
-
-    private func expired() {
+    private func waited(_ result: Result<OperationRecord?, any Error>) {
         guard case .parked(let parked) = state else { return }
-        answerNotModified(parked.op)
+        switch result {
+        case .success(let op?): answerOK(op)
+        case .success(nil): answerNotModified(parked.op)
+        case .failure(let error): answerError((error as? OperationError).map { APIError($0) } ?? APIError.from(error))
+        }
     }
 
     // MARK: - Answering
@@ -257,19 +216,12 @@ final class LongPollHandler: ChannelInboundHandler, RemovableChannelHandler {
         parking.metrics.record(method: "GET", route: LongPollParking.route, status: Int(status.code), since: candidate.start)
     }
 
-    /// Drops the watch and the timer of a parked request and uncounts it.
+    /// Ends the wait of a parked request and uncounts it.
     private func finishParked() {
         guard case .parked(let parked) = state else { return }
-        if let watch = parked.watch { parking.operations.cancel(watch) }
-        parked.timer?.cancel()
-        parking.waiters.decrement()
         state = .done
-    }
-
-    private func update(_ change: (inout Parked) -> Void) {
-        guard case .parked(var parked) = state else { return }
-        change(&parked)
-        state = .parked(parked)
+        parked.wait?.cancel()
+        parking.waiters.decrement()
     }
 }
 

@@ -1,35 +1,26 @@
 import Foundation
+import NIOPosix
+import Synchronization
 
 extension OperationService {
     /// Long-poll: returns the operation as soon as its version differs from
     /// `version`, or `nil` when it has not changed by the deadline (or the
-    /// hub is shutting down). Waiting holds no thread and polls nothing: a
-    /// continuation is resumed by the change itself.
+    /// hub is shutting down, or the task is cancelled). Waiting holds no
+    /// thread and polls nothing: a ``ChangeWait`` resumes the continuation.
     public func waitForChange(_ ref: OperationRef, from version: Int, seconds: Double) async throws -> OperationRecord? {
         guard OperationRecord.isValidID(ref.id) else { throw OperationError.notFound(ref.id) }
         let deadline = clock.now().addingTimeInterval(seconds)
-        while true {
-            let ticket = notifier.ticket(for: ref)
-            let current: OperationRecord?
-            do {
-                current = try await read(ref)
-            } catch {
-                notifier.discard(ticket)
-                throw Self.wrap(error)
+        let started = Mutex<ChangeWait?>(nil)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<OperationRecord?, any Error>) in
+                let wait = awaitChange(ref, from: version, until: deadline, timerLoop: MultiThreadedEventLoopGroup.singleton.any()) {
+                    continuation.resume(with: $0)
+                }
+                started.withLock { $0 = wait }
+                if Task.isCancelled { wait.cancel() }
             }
-            guard let current else {
-                notifier.discard(ticket)
-                throw OperationError.notFound(ref.id)
-            }
-            if current.version != version {
-                notifier.discard(ticket)
-                return current
-            }
-            if notifier.isClosed || clock.now() >= deadline || Task.isCancelled {
-                notifier.discard(ticket)
-                return nil
-            }
-            guard await wait(ticket, until: deadline), !notifier.isClosed else { return nil }
+        } onCancel: {
+            started.withLock { $0 }?.cancel()
         }
     }
 
