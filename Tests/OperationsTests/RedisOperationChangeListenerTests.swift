@@ -104,6 +104,15 @@ struct RedisOperationChangeListenerTests {
         try await withRedisNodes(2) { server, nodes in
             let (a, b) = (nodes[0], nodes[1])
             try await server.stop()
+            // Each node's pool notices the loss first: otherwise a command
+            // right after the restart could go to a connection whose close
+            // is not processed yet and fail with connectionClosed (the
+            // contract of RedisClient), which is not what this test is about.
+            for node in nodes {
+                try await withTimeout(10, "a node to notice that Redis is gone") {
+                    while node.client.connectedCount > 0 { await Task.yield() }
+                }
+            }
             let listener = try RedisOperationChangeListener(
                 store: a.store, operations: a.service, configuration: try server.testConfiguration(), healthCheckInterval: nil,
                 logger: Fixtures.logger)

@@ -143,6 +143,13 @@ struct RedisSubscriberTests {
                     #expect(error?.code == .timeout)
                     #expect(subscriber.channels == ["slow"])
                     // …but the subscription is made once Redis runs again.
+                    // (Not asserted by publishing at once: the SUBSCRIBE may
+                    // still be in the subscriber's writer when the caller
+                    // times out, so the admin's PUBLISH can reach Redis, and
+                    // run after the pause, before it.)
+                    try await withTimeout(10, "Redis to make the late subscription") {
+                        while try await admin.send(["PUBSUB", "NUMSUB", "slow"]).array?.last?.integer != 1 { await Task.yield() }
+                    }
                     let reply = try await admin.send(["PUBLISH", "slow", "finally"])
                     #expect(reply == .integer(1))
                     #expect(try await recorder.nextMessage().payload == ByteBuffer(string: "finally"))
