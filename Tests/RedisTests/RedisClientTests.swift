@@ -86,7 +86,8 @@ struct RedisClientTests {
                     $0.commandTimeout = .milliseconds(200)
                 }
                 try await withClient(configuration) { client async throws in
-                    _ = try await admin.send(["CLIENT", "PAUSE", 1000, "WRITE"])
+                    // Writes pause until UNPAUSE (long enough for any stall of the machine).
+                    _ = try await admin.send(["CLIENT", "PAUSE", 60_000, "WRITE"])
                     #expect(await redisError { try await client.send(["SET", "k", "v"]) }?.code == .timeout)
                     _ = try await admin.send(["CLIENT", "UNPAUSE"])
                     try await withTimeout(10, "the client to reconnect") { try await client.waitForConnection() }
@@ -164,14 +165,19 @@ struct RedisClientTests {
                     tasks.addTask { try await withTimeout(30, "the service group to stop") { try await group.run() } }
                     try await withTimeout(10, "the client to connect") { try await client.waitForConnection() }
                     _ = try await client.send(["SET", "k", "v"])
-                    // A command in flight when shutdown starts still gets its reply.
-                    _ = try await admin.send(["CLIENT", "PAUSE", 300, "ALL"])
-                    async let inFlight = client.send(["GET", "k"])
-                    try await withTimeout(5, "the command to be in flight") {
-                        while try await admin.send(["CLIENT", "LIST"]).string?.contains("cmd=get") != true { await Task.yield() }
+                    // A command in flight when shutdown starts still gets its
+                    // reply: a BLPOP blocked in Redis, answered only once the
+                    // client refuses new commands.
+                    async let inFlight = client.send(["BLPOP", "q", 0], timeout: .seconds(30))
+                    try await withTimeout(10, "the command to be in flight") {
+                        while try await admin.send(["CLIENT", "LIST"]).string?.contains("cmd=blpop") != true { await Task.yield() }
                     }
                     await group.triggerGracefulShutdown()
-                    #expect(try await inFlight == .bulk("v"))
+                    try await withTimeout(10, "the client to refuse new commands") {
+                        while await redisError({ try await client.send(["PING"]) })?.code != .shutDown { await Task.yield() }
+                    }
+                    _ = try await admin.send(["LPUSH", "q", "v"])
+                    #expect(try await inFlight == .array([.bulk("q"), .bulk("v")]))
                     try await tasks.waitForAll()
                 }
                 #expect(!client.isConnected)

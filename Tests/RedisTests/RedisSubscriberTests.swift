@@ -120,7 +120,7 @@ struct RedisSubscriberTests {
                     // The server may still count the dead connection until it
                     // processes its close (it was paused): wait for that, then
                     // exactly one subscriber, the new connection, is left.
-                    try await withTimeout(10, "the server to drop the dead connection") {
+                    try await withTimeout(30, "the server to drop the dead connection") {
                         while try await admin.send(["PUBSUB", "NUMSUB", "beat"]).array?.last?.integer != 1 { await Task.yield() }
                     }
                     #expect(try await admin.send(["PUBLISH", "beat", "x"]) == .integer(1))
@@ -137,7 +137,8 @@ struct RedisSubscriberTests {
             try await withSubscriber(configuration, recorder: recorder) { subscriber async throws in
                 #expect(try await recorder.next() == .connected)
                 try await withConnection(server) { admin async throws in
-                    _ = try await admin.send(["CLIENT", "PAUSE", 1000, "ALL"])
+                    // (3 s: far longer than the 200 ms timeout, even on a busy machine.)
+                    _ = try await admin.send(["CLIENT", "PAUSE", 3000, "ALL"])
                     // The confirmation comes after the caller gave up…
                     let error = await redisError { try await subscriber.subscribe(["slow"]) }
                     #expect(error?.code == .timeout)
