@@ -78,7 +78,7 @@ struct NodeBackends: Sendable {
         let listener = try RedisOperationChangeListener(
             store: store, operations: operations, configuration: redis, eventLoopGroup: redisLoops.group, logger: logger)
         let ingest = IngestConsumer(
-            configuration: IngestConsumerConfiguration(consumer: configuration.nodeID), redis: redis,
+            configuration: IngestConsumerConfiguration(consumer: configuration.nodeID, trimAcknowledged: configuration.ingestTrim), redis: redis,
             eventLoopGroup: redisLoops.group, bus: bus, metrics: metrics, logger: logger)
         return NodeBackends(
             mode: .distributed, core: core, operations: operations,

@@ -29,6 +29,8 @@ public struct HubMetrics: Sendable {
     public let ingestDuplicates: Counter
     /// Ingestion: publish attempts that failed (the entry stays pending and is retried).
     public let ingestFailures: Counter
+    /// Ingestion: acknowledged entries trimmed from `hub:ingest`.
+    public let ingestTrimmed: Counter
     /// Ingestion: 1 while this node holds the reader's lease (reads `hub:ingest`), else 0.
     public let ingestLeader: Gauge
 
@@ -51,6 +53,7 @@ public struct HubMetrics: Sendable {
         ingestDuplicates = Counter(label: "hub_ingest_duplicates_total", factory: factory)
         ingestFailures = Counter(label: "hub_ingest_publish_failures_total", factory: factory)
         ingestLeader = Gauge(label: "hub_ingest_leader", factory: factory)
+        ingestTrimmed = Counter(label: "hub_ingest_trimmed_total", factory: factory)
     }
 
     /// Metrics that go nowhere, for tests that don't look at them.

@@ -210,6 +210,77 @@ struct IngestConsumerTests {
         }
     }
 
+    @Test("the reader trims what every consumer group has acknowledged, and nothing another group still needs")
+    func trimsAcknowledgedEntries() async throws {
+        try await withRedisServer { server in
+            try await withAdmin(server) { admin in
+                try await withRedisNode(server) { node in
+                    var written: [String] = []
+                    for n in 0..<10 { written.append(try await ingest(admin, entry(n: n))) }
+                    let ids = written
+                    // Another reader's group: it has read four entries and acknowledged two.
+                    _ = try await admin.send(["XGROUP", "CREATE", "hub:ingest", "audit", "0"])
+                    _ = try await admin.send(["XREADGROUP", "GROUP", "audit", "r", "COUNT", 4, "STREAMS", "hub:ingest", ">"])
+                    _ = try await admin.send(["XACK", "hub:ingest", "audit", .string(ids[0]), .string(ids[1])])
+                    let session = try node.session()
+                    _ = try await node.core.subscribe(session, .init(id: "s", topics: [progress]))
+                    _ = try await nextFrames(session)
+                    try await withConsumers(server, [(node, configuration("node-a"))]) {
+                        _ = try await collectFrames(session, count: 10)
+                        // The hub's group is done with all ten; audit still needs its pending third entry.
+                        try await waitForIngestLength(admin, 8, trimmed: 2, node)
+                        let first = try await admin.send(["XRANGE", "hub:ingest", "-", "+", "COUNT", 1])
+                        #expect(first.array?.first?.array?.first?.string == ids[2])
+                        // Audit catches up; the next batch trims to the last entry both have read.
+                        _ = try await admin.send(["XREADGROUP", "GROUP", "audit", "r", "STREAMS", "hub:ingest", ">"])
+                        _ = try await admin.send(RedisCommand(["XACK", "hub:ingest", "audit"] + ids[2...].map { RedisArgument.string($0) }))
+                        let last = try await ingest(admin, entry(n: 10))
+                        _ = try await collectFrames(session, count: 1)
+                        try await waitForIngestLength(admin, 2, trimmed: 9, node)
+                        let kept = try #require(try await admin.send(["XRANGE", "hub:ingest", "-", "+"]).array)
+                        #expect(kept.compactMap { $0.array?.first?.string } == [ids[9], last])
+                    }
+                    #expect(try await pendingCount(admin) == 0)
+                }
+            }
+        }
+    }
+
+    @Test("with trimming off the stream keeps every entry")
+    func trimmingOff() async throws {
+        try await withRedisServer { server in
+            try await withAdmin(server) { admin in
+                try await withRedisNode(server) { node in
+                    for n in 0..<5 { try await ingest(admin, entry(n: n)) }
+                    let session = try node.session()
+                    _ = try await node.core.subscribe(session, .init(id: "s", topics: [progress]))
+                    _ = try await nextFrames(session)
+                    var untrimmed = configuration("node-a")
+                    untrimmed.trimAcknowledged = false
+                    try await withConsumers(server, [(node, untrimmed)]) {
+                        _ = try await collectFrames(session, count: 5)
+                        // A second batch after the first: a trim would have followed the first one.
+                        try await ingest(admin, entry(n: 5))
+                        _ = try await collectFrames(session, count: 1)
+                    }
+                    #expect(try await admin.send(["XLEN", "hub:ingest"]).integer == 6)
+                    #expect(node.metrics.counter("hub_ingest_trimmed_total") == 0)
+                }
+            }
+        }
+    }
+
+    /// Waits until `hub:ingest` holds `length` entries and `node` counted `trimmed` in all.
+    func waitForIngestLength(_ admin: RedisConnection, _ length: Int64, trimmed: Int64, _ node: RedisNode) async throws {
+        try await withTimeout(10, "hub:ingest to be trimmed to \(length) entries") {
+            while try await admin.send(["XLEN", "hub:ingest"]).integer != length
+                || node.metrics.counter("hub_ingest_trimmed_total") != trimmed
+            {
+                await Task.yield()
+            }
+        }
+    }
+
     @Test("publishing an entry acknowledges it in the same script: a second attempt publishes nothing")
     func publishAcknowledgesOnce() async throws {
         try await withRedisServer { server in

@@ -48,6 +48,7 @@ struct FileConfiguration: Decodable {
     var redis_url: String?
     var redis_pool_size: Int?
     var topic_ttl: ConfiguredDuration?
+    var ingest_trim: Bool?
     var node_id: String?
     var auth: Auth?
     var allowed_origins: [String]?
@@ -69,6 +70,7 @@ struct FileConfiguration: Decodable {
         if let v = redis_url { c.redisURL = v }
         if let v = redis_pool_size { c.redisPoolSize = v }
         if let v = topic_ttl { c.topicTTLSeconds = v.seconds == 0 ? nil : v.seconds }
+        if let v = ingest_trim { c.ingestTrim = v }
         if let v = node_id { c.nodeID = v }
         if let a = auth {
             if let v = a.jwt_secret { c.auth.jwtSecret = v }

@@ -66,6 +66,7 @@ extension HubConfiguration {
             }
             topicTTLSeconds = value.seconds == 0 ? nil : value.seconds
         }
+        if let v = try bool("HUB_INGEST_TRIM") { ingestTrim = v }
         if let v = env["HUB_NODE_ID"], !v.isEmpty { nodeID = v }
         if let v = env["HUB_JWT_SECRET"], !v.isEmpty { auth.jwtSecret = v }
         if let v = env["HUB_JWT_PUBLIC_KEY_FILE"], !v.isEmpty { auth.jwtPublicKeyFile = v }

@@ -18,6 +18,9 @@ public struct HubConfiguration: Sendable, Equatable {
     /// Distributed mode: a topic's history, epoch and last value expire this
     /// many seconds after its last event (nil: kept until trimmed; see Docs/deployment.md).
     public var topicTTLSeconds: Int?
+    /// Distributed mode: the ingest reader trims `hub:ingest` of what every
+    /// consumer group has acknowledged (off: something else bounds it).
+    public var ingestTrim = true
     /// This node's name in Redis (client names, the ingest consumer); unique per node.
     public var nodeID = HubConfiguration.defaultNodeID()
     public var auth = Auth()

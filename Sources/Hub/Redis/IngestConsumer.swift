@@ -35,8 +35,11 @@ import Synchronization
 ///   never throws then (STACK-NOTES P6). It gives the lease up, so another
 ///   node takes over at its next `standbyPoll` and claims what was left pending.
 ///
+/// - **Bounded.** After each batch the reader trims the stream of what
+///   every consumer group has acknowledged (``IngestConsumerConfiguration/trimAcknowledged``).
+///
 /// Metrics: `hub_ingest_published_total`, `hub_ingest_malformed_total`,
-/// `hub_ingest_claimed_total`, `hub_ingest_duplicates_total`,
+/// `hub_ingest_claimed_total`, `hub_ingest_duplicates_total`, `hub_ingest_trimmed_total`,
 /// `hub_ingest_publish_failures_total`, `hub_ingest_leader` (1 on the reading node).
 public final class IngestConsumer: Service {
     public let configuration: IngestConsumerConfiguration
@@ -136,6 +139,8 @@ public final class IngestConsumer: Service {
             if await !handle(entries) {
                 pending = true
                 await pause(configuration.retryDelay)
+            } else if !entries.isEmpty, configuration.trimAcknowledged {
+                await trimAcknowledged()
             }
         }
         await lease.release(on: bus.client)
@@ -274,6 +279,17 @@ public final class IngestConsumer: Service {
             return false
         } catch {
             return await deadLetter(entry, reason: "publish refused: \(error.message)")
+        }
+    }
+
+    /// Removes what every group has acknowledged; a failure only postpones it to the next batch.
+    private func trimAcknowledged() async {
+        do {
+            let removed = try await bus.client.evaluate(
+                RedisBusScripts.trimAcknowledged, keys: [.string(configuration.stream)], arguments: [])
+            if let count = removed.integer, count > 0 { metrics.ingestTrimmed.increment(by: count) }
+        } catch {
+            logger.debug("could not trim the ingest stream", metadata: ["redis.error": "\(error.code)"])
         }
     }
 

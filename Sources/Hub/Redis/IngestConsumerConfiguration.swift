@@ -27,6 +27,10 @@ public struct IngestConsumerConfiguration: Sendable, Equatable {
     public var standbyPoll: Duration
     /// Pause after a failed publish or a lost connection (then pending entries are retried). Default 500 ms.
     public var retryDelay: Duration
+    /// Whether the reader trims the stream after each batch of the entries
+    /// every consumer group has acknowledged (``RedisBusScripts/trimAcknowledged``).
+    /// Off only when something else bounds the stream. Default true.
+    public var trimAcknowledged: Bool
 
     public init(
         consumer: String,
@@ -39,7 +43,8 @@ public struct IngestConsumerConfiguration: Sendable, Equatable {
         leaseKey: String = "hub:ingest:lease",
         leaseDuration: Duration = .seconds(5),
         standbyPoll: Duration = .seconds(1),
-        retryDelay: Duration = .milliseconds(500)
+        retryDelay: Duration = .milliseconds(500),
+        trimAcknowledged: Bool = true
     ) {
         self.consumer = consumer
         self.stream = stream
@@ -52,5 +57,6 @@ public struct IngestConsumerConfiguration: Sendable, Equatable {
         self.leaseDuration = leaseDuration
         self.standbyPoll = standbyPoll
         self.retryDelay = retryDelay
+        self.trimAcknowledged = trimAcknowledged
     }
 }

@@ -194,4 +194,37 @@ enum RedisBusScripts {
           'id', ARGV[2], 'reason', ARGV[4], 'consumer', ARGV[5], 'event', ARGV[6])
         return 1
         """)
+
+    /// Trims the ingest stream `KEYS[1]` of the entries every consumer group
+    /// has read and acknowledged: below the oldest pending entry of each
+    /// group, or its `last-delivered-id` when nothing is pending (that entry
+    /// itself stays), whichever is lowest over all groups, so a group of
+    /// another reader keeps everything it has not handled. Exact
+    /// (`XTRIM … MINID`, not `~`). Returns the number of entries removed;
+    /// 0 when the stream or every group is missing.
+    static let trimAcknowledged = RedisScript(
+        """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        local function parse(id)
+          local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+          return tonumber(ms), tonumber(seq)
+        end
+        local function below(a, b)
+          local am, as = parse(a)
+          local bm, bs = parse(b)
+          return am < bm or (am == bm and as < bs)
+        end
+        local floor = nil
+        for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+          local info = {}
+          for i = 1, #group, 2 do info[group[i]] = group[i + 1] end
+          local mark = info['last-delivered-id']
+          if info['pending'] > 0 then
+            mark = redis.call('XPENDING', KEYS[1], info['name'])[2]
+          end
+          if floor == nil or below(mark, floor) then floor = mark end
+        end
+        if floor == nil or floor == '0-0' then return 0 end
+        return redis.call('XTRIM', KEYS[1], 'MINID', floor)
+        """)
 }
