@@ -87,6 +87,8 @@ public struct AccessControl: Sendable {
         guard let permission = readPermission(for: topic) else {
             return .deny("topic family '\(topic.family)' is not enabled")
         }
+        // A grant at tenant scope (or none) allows every entity: no lookup needed.
+        if allows(identity, permission, on: .tenant) { return .allow }
         let target: Target
         if topic.isPattern {
             target = .tenant

@@ -104,8 +104,7 @@ public final class RealtimeCore: Sendable {
                 }
             }
         }
-        let added = reservation.accepted.count - unavailable.count
-        if added > 0 { metrics.subscriptions.increment(by: Double(added)) }
+        var added = reservation.accepted.count - unavailable.count
 
         var entries: [ServerMessage.SubscribedTopic] = []
         var catchups: [Session.Catchup] = []
@@ -113,10 +112,23 @@ public final class RealtimeCore: Sendable {
             let name = names[key] ?? key.topic.rawValue
             let isNew = reservation.accepted.contains(key)
             let recovering = reservation.recovering.contains(key)
-            let plan = await catchup(for: key, since: request.since[name], snapshot: request.snapshot && isNew)
+            guard let plan = await catchup(for: key, since: request.since[name], snapshot: request.snapshot && isNew) else {
+                // The history (or last value) cannot be read right now: not a
+                // resync (the events may well be there), but a refusal the
+                // client retries with the same `since`. The topic is left
+                // unsubscribed, a subscription it already had included.
+                let removed = session.unsubscribe([key])
+                for key in removed { index.remove(key, session) }
+                bus.detach(removed)
+                if isNew { added -= 1 } else if !removed.isEmpty { metrics.subscriptions.decrement(by: Double(removed.count)) }
+                denied.append(
+                    .init(topic: name, code: .serviceUnavailable, message: "cannot read the topic's history right now; retry with the same since"))
+                continue
+            }
             entries.append(.init(topic: name, offset: plan.latest?.description, recovered: plan.recovered, resync: plan.resync))
             if isNew || recovering { catchups.append(Session.Catchup(key: key, frames: plan.frames, baseline: plan.baseline)) }
         }
+        if added > 0 { metrics.subscriptions.increment(by: Double(added)) }
         let reply = ServerMessage.subscribed(.init(id: request.id, topics: entries, denied: denied))
         session.completeSubscribe(reply: ByteBuffer(bytes: reply.encoded()), catchups: catchups)
     }
@@ -129,24 +141,43 @@ public final class RealtimeCore: Sendable {
         var resync: Bool?
     }
 
-    private func catchup(for key: TopicKey, since: String?, snapshot: Bool) async -> CatchupPlan {
+    /// What a new (or recovering) subscription gets before its live events;
+    /// nil when a `since` or a `snapshot` cannot be answered because the bus
+    /// is temporarily unavailable.
+    private func catchup(for key: TopicKey, since: String?, snapshot: Bool) async -> CatchupPlan? {
         var plan = CatchupPlan()
         if let since {
             plan.recovered = false
             plan.resync = true
-            if let offset = Offset(since), !key.topic.isPattern,
-                let page = try? await bus.history(key, after: offset, limit: limits.historyLength), page.complete,
-                !page.truncated
-            {
-                plan.frames = page.events.map { ByteBuffer(bytes: EventFrame.event($0)) }
-                plan.baseline = page.events.last?.offset ?? offset
-                plan.latest = page.latest
-                plan.recovered = true
-                plan.resync = nil
-                return plan
+            if let offset = Offset(since), !key.topic.isPattern {
+                let page: HistoryPage
+                do {
+                    page = try await bus.history(key, after: offset, limit: limits.historyLength)
+                } catch let error as HubError where error.temporary {
+                    return nil
+                } catch {
+                    return plan
+                }
+                if page.complete, !page.truncated {
+                    plan.frames = page.events.map { ByteBuffer(bytes: EventFrame.event($0)) }
+                    plan.baseline = page.events.last?.offset ?? offset
+                    plan.latest = page.latest
+                    plan.recovered = true
+                    plan.resync = nil
+                    return plan
+                }
             }
         }
-        if !key.topic.isPattern, let last = try? await bus.lastEvent(key) {
+        guard !key.topic.isPattern else { return plan }
+        let last: Event?
+        do {
+            last = try await bus.lastEvent(key)
+        } catch let error as HubError where error.temporary && snapshot {
+            return nil
+        } catch {
+            last = nil
+        }
+        if let last {
             plan.latest = last.offset
             if snapshot {
                 plan.frames = [ByteBuffer(bytes: EventFrame.snapshot(last))]

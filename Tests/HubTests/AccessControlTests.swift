@@ -32,6 +32,18 @@ struct AccessControlTests {
         identity("dev", roles: [RoleGrant(role: "developer", scope: scope)])
     }
 
+    @Test("the entity directory is asked only when a team-scoped grant needs it")
+    func lookupOnlyForTeamScope() async throws {
+        let failing: @Sendable (EntityRef) async throws -> EntityRecord? = { _ in throw LookupFailed() }
+        for who in [developer(scope: .tenant("acme")), developer(scope: nil), identity("root", roles: [RoleGrant(role: "admin")])] {
+            // Allowed without a lookup: a failing directory (Redis down) does not matter.
+            #expect(isAllowed(try await access.canRead(who, topic: topic("application:app_1:status"), lookup: failing)))
+        }
+        await #expect(throws: LookupFailed.self) {
+            _ = try await access.canRead(developer(scope: .team("frontend")), topic: topic("application:app_1:status"), lookup: failing)
+        }
+    }
+
     @Test("a tenant-scoped role covers every entity of the tenant, known or not, and wildcards")
     func tenantScope() async throws {
         let who = developer(scope: .tenant("acme"))

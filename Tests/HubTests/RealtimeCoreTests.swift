@@ -16,7 +16,7 @@ struct SubscribedReply {
 
     var id: String?
     var topics: [Entry]
-    var denied: [(topic: String, code: String)]
+    var denied: [(topic: String, code: String, message: String)]
 
     init(_ frame: ByteBuffer) throws {
         let body = try json(frame)
@@ -29,7 +29,9 @@ struct SubscribedReply {
                 topic: $0["topic"]?.stringValue ?? "", offset: $0["offset"]?.stringValue, recovered: $0["recovered"]?.boolValue,
                 resync: $0["resync"]?.boolValue)
         }
-        denied = (body["denied"]?.arrayValue ?? []).map { ($0["topic"]?.stringValue ?? "", $0["code"]?.stringValue ?? "") }
+        denied = (body["denied"]?.arrayValue ?? []).map {
+            ($0["topic"]?.stringValue ?? "", $0["code"]?.stringValue ?? "", $0["message"]?.stringValue ?? "")
+        }
     }
 
     func entry(_ topic: String) -> Entry? {

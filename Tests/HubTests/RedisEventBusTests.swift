@@ -142,6 +142,53 @@ struct RedisEventBusTests {
         }
     }
 
+    @Test("Redis down: a since on a topic the node holds is refused for now (SERVICE_UNAVAILABLE), not answered resync; back, the same since recovers")
+    func sinceWhileRedisIsDown() async throws {
+        // With persistence: the history is still there when Redis is back.
+        let dir = NSTemporaryDirectory() + "hub-since-aof-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await withRedisServer(arguments: ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir]) { server in
+            try await withRedisNode(server) { node in
+                let holder = try node.session()
+                _ = try await subscribe(node, holder, [progress])
+                let events = try await publish(node, progress, count: 3)
+                #expect(try await collectFrames(holder, count: 3) == frames(events))
+                let since = [progress: events[0].offset.description]
+
+                try await server.stop()
+                let late = try node.session("bob")
+                let refused = try await subscribe(node, late, [progress], since: since)
+                #expect(refused.topics.isEmpty)
+                #expect(refused.denied.map(\.code) == ["SERVICE_UNAVAILABLE"])
+                #expect(refused.denied.first?.message.contains("retry with the same since") == true)
+                #expect(late.subscriptionCount == 0)
+                // A subscription the session had is given up too: it asked to recover and could not.
+                let again = try await subscribe(node, holder, [progress], since: since)
+                #expect(again.denied.map(\.code) == ["SERVICE_UNAVAILABLE"])
+                #expect(holder.subscriptionCount == 0)
+
+                try await server.restart()
+                try await HubTests.withTimeout(10) { try await node.client.waitForConnection() }
+                // The client retries with the same since until the node has it again.
+                let output = try await HubTests.withTimeout(10) {
+                    while true {
+                        await node.core.subscribe(late, .init(id: "s", topics: [progress], since: since))
+                        let output = try await collectFrames(late, count: 1)
+                        let reply = try SubscribedReply(output[0])
+                        if reply.denied.isEmpty {
+                            let rest = 3 - output.count
+                            return rest > 0 ? output + (try await collectFrames(late, count: rest)) : output
+                        }
+                        #expect(reply.denied.map(\.code) == ["SERVICE_UNAVAILABLE"])
+                    }
+                }
+                #expect(try SubscribedReply(output[0]).entry(progress)?.recovered == true)
+                #expect(Array(output.dropFirst()) == frames(Array(events[1...])))
+            }
+        }
+    }
+
     @Test("Redis down: publish throws SERVICE_UNAVAILABLE, not ready, sessions stay; back: their lost history closes them with reconnect, and the node carries on")
     func redisDownAndBack() async throws {
         try await withRedisServer { server in
@@ -166,7 +213,7 @@ struct RedisEventBusTests {
                     #expect(error.temporary)
                 }
                 // A new subscription cannot be confirmed: denied after the subscribe
-                // timeout, not hanging. (A wildcard: its access check needs no lookup,
+                // timeout, not hanging. (An admin's access check needs no lookup,
                 // which would fail at once.)
                 let late = try node.session("bob")
                 let denied = try await subscribe(node, late, ["application:*:status"])
