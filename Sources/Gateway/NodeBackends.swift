@@ -70,7 +70,9 @@ struct NodeBackends: Sendable {
             try RedisSubscriber(configuration: redis, eventLoopGroup: redisLoops.group, logger: logger, onEvent: onEvent)
         }
         let core = RealtimeCore(bus: bus, distributor: distributor, access: access, limits: configuration.limits, metrics: metrics)
-        let store = try RedisOperationStore(client: client)
+        let store = try RedisOperationStore(
+            client: client, writeLockTTL: .seconds(configuration.operations.writeLockTTLSeconds),
+            writeLockWait: .seconds(configuration.operations.writeLockWaitSeconds))
         let operations = OperationService(
             store: store, events: BusOperationEventSink(bus: bus), clock: operationsClock, settings: configuration.operations,
             logger: logger)

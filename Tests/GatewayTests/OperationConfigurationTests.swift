@@ -12,6 +12,8 @@ struct OperationConfigurationTests {
         #expect(o.maxWaitSeconds == 60)
         #expect(o.idempotencyKeyTTLSeconds == 86_400)
         #expect(o.defaultHeartbeatTimeoutSeconds == nil)
+        #expect(o.writeLockTTLSeconds == 10)
+        #expect(o.writeLockWaitSeconds == 10)
     }
 
     @Test func yamlThenEnvironment() throws {
@@ -33,6 +35,8 @@ struct OperationConfigurationTests {
               idempotency_key_ttl: 3600
               follow_keepalive_seconds: 7
               cache_size: 123
+              write_lock_ttl_seconds: 20
+              write_lock_wait_seconds: 3
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let yaml = try HubConfiguration.load(file: path, environment: [:]).operations
         #expect(yaml.retentionSeconds == 43_200)
@@ -50,12 +54,15 @@ struct OperationConfigurationTests {
         #expect(yaml.idempotencyKeyTTLSeconds == 3600)
         #expect(yaml.followKeepAliveSeconds == 7)
         #expect(yaml.cacheSize == 123)
+        #expect(yaml.writeLockTTLSeconds == 20)
+        #expect(yaml.writeLockWaitSeconds == 3)
         let env = try HubConfiguration.load(
             file: path,
             environment: [
                 "HUB_OPERATIONS_RETENTION": "3d", "HUB_OPERATIONS_LOG_LINES": "42", "HUB_OPERATIONS_MAX_WAIT_SECONDS": "5",
                 "HUB_OPERATIONS_MAX_PAGE_SIZE": "11", "HUB_OPERATIONS_HEARTBEAT_TIMEOUT_SECONDS": "0",
                 "HUB_OPERATIONS_IDEMPOTENCY_TTL": "90m", "HUB_OPERATIONS_MAX_BODY_BYTES": "999", "HUB_OPERATIONS_CACHE_SIZE": "0",
+                "HUB_OPERATIONS_WRITE_LOCK_TTL_SECONDS": "30", "HUB_OPERATIONS_WRITE_LOCK_WAIT_SECONDS": "0",
             ]
         ).operations
         #expect(env.retentionSeconds == 3 * 86_400)
@@ -67,13 +74,16 @@ struct OperationConfigurationTests {
         #expect(env.maxBodyBytes == 999)
         #expect(env.maxLogLineBytes == 100)
         #expect(env.cacheSize == 0)
+        #expect(env.writeLockTTLSeconds == 30)
+        #expect(env.writeLockWaitSeconds == 0, "0: a change never waits for another node")
     }
 
     @Test(arguments: [
         ["HUB_OPERATIONS_RETENTION": "soon"], ["HUB_OPERATIONS_RETENTION": "0"], ["HUB_OPERATIONS_LOG_LINES": "0"],
         ["HUB_OPERATIONS_MAX_WAIT_SECONDS": "x"], ["HUB_OPERATIONS_MAX_PAGE_SIZE": "10"],
         ["HUB_OPERATIONS_HEARTBEAT_TIMEOUT_SECONDS": "100000"], ["HUB_OPERATIONS_MAX_BODY_BYTES": "0"],
-        ["HUB_OPERATIONS_CACHE_SIZE": "-1"],
+        ["HUB_OPERATIONS_CACHE_SIZE": "-1"], ["HUB_OPERATIONS_WRITE_LOCK_TTL_SECONDS": "0"],
+        ["HUB_OPERATIONS_WRITE_LOCK_WAIT_SECONDS": "-1"],
     ])
     func badValuesAreRefused(environment: [String: String]) {
         #expect(throws: ConfigurationError.self) { try HubConfiguration.load(file: nil, environment: environment) }

@@ -254,6 +254,42 @@ struct RedisOperationStoreTests {
         }
     }
 
+    @Test func aChangeWaitsForAnotherNodesWriteLockAtMostTheWaitThenAnswersUnavailable() async throws {
+        try await withRedisNodes(1) { _, nodes in
+            let client = nodes[0].client
+            let store = try RedisOperationStore(client: client, writeLockWait: .milliseconds(200))
+            let ref = Fixtures.operation(id: "op_locked").ref
+            // Another node holds the lock, for longer than this writer waits.
+            _ = try await client.send(["SET", .string(store.keys.writeLock(ref)), "other-node", "PX", 60_000])
+            do {
+                try await withTimeout(10, "the writer to give up") {
+                    try await store.withWriteLock(ref) { Issue.record("the body ran while another node held the lock") }
+                }
+                Issue.record("the lock was taken")
+            } catch let error as OperationError {
+                #expect(error.code == .unavailable)
+                #expect(error.temporary)
+            }
+            #expect(try await client.send(["GET", .string(store.keys.writeLock(ref))]).string == "other-node")
+        }
+    }
+
+    @Test func aLockLeftByADeadNodeIsTakenWhenItExpiresAndOursExpiresAfterTheTTL() async throws {
+        try await withRedisNodes(1) { _, nodes in
+            let client = nodes[0].client
+            let store = try RedisOperationStore(client: client, writeLockTTL: .milliseconds(1500), writeLockWait: .seconds(10))
+            let ref = Fixtures.operation(id: "op_orphan").ref
+            let key = store.keys.writeLock(ref)
+            // A node died holding the lock: it expires 300 ms later and the writer goes on.
+            _ = try await client.send(["SET", .string(key), "dead-node", "PX", 300])
+            let ttl = try await withTimeout(10, "the writer to take the expired lock") {
+                try await store.withWriteLock(ref) { try await client.send(["PTTL", .string(key)]).integer ?? -2 }
+            }
+            #expect(ttl > 0 && ttl <= 1500, "the lock lives write_lock_ttl unless released (PTTL \(ttl) ms)")
+            #expect(try await client.send(["EXISTS", .string(key)]).integer == 0, "released after the change")
+        }
+    }
+
     @Test func twoNodesSeeEachOthersWritesAndOneOfTwentyRacingWritersWins() async throws {
         try await withRedisNodes(2) { _, nodes in
             let (a, b) = (nodes[0].store, nodes[1].store)

@@ -19,6 +19,8 @@ struct FileOperationsConfiguration: Decodable {
     var follow_keepalive_seconds: Int?
     var cache_size: Int?
     var park_long_polls: Bool?
+    var write_lock_ttl_seconds: Int?
+    var write_lock_wait_seconds: Int?
 
     func apply(to o: inout OperationSettings) {
         if let v = retention { o.retentionSeconds = v.seconds }
@@ -37,6 +39,8 @@ struct FileOperationsConfiguration: Decodable {
         if let v = follow_keepalive_seconds { o.followKeepAliveSeconds = v }
         if let v = cache_size { o.cacheSize = v }
         if let v = park_long_polls { o.parkLongPolls = v }
+        if let v = write_lock_ttl_seconds { o.writeLockTTLSeconds = v }
+        if let v = write_lock_wait_seconds { o.writeLockWaitSeconds = v }
     }
 }
 
@@ -106,6 +110,8 @@ extension HubConfiguration {
         if let v = try duration("HUB_OPERATIONS_IDEMPOTENCY_TTL") { operations.idempotencyKeyTTLSeconds = v }
         if let v = try int("HUB_OPERATIONS_FOLLOW_KEEPALIVE_SECONDS") { operations.followKeepAliveSeconds = v }
         if let v = try int("HUB_OPERATIONS_CACHE_SIZE") { operations.cacheSize = v }
+        if let v = try int("HUB_OPERATIONS_WRITE_LOCK_TTL_SECONDS") { operations.writeLockTTLSeconds = v }
+        if let v = try int("HUB_OPERATIONS_WRITE_LOCK_WAIT_SECONDS") { operations.writeLockWaitSeconds = v }
         if let text = env["HUB_OPERATIONS_PARK_LONG_POLLS"]?.lowercased() {
             switch text {
             case "1", "true", "yes", "on": operations.parkLongPolls = true
@@ -135,6 +141,8 @@ extension HubConfiguration {
         try atLeast(1, o.idempotencyKeyTTLSeconds, "idempotency_key_ttl")
         try atLeast(1, o.followKeepAliveSeconds, "follow_keepalive_seconds")
         try atLeast(0, o.cacheSize, "cache_size")
+        try atLeast(1, o.writeLockTTLSeconds, "write_lock_ttl_seconds")
+        try atLeast(0, o.writeLockWaitSeconds, "write_lock_wait_seconds")
         if let timeout = o.defaultHeartbeatTimeoutSeconds, !(1...OperationLimits.maxHeartbeatTimeoutSeconds).contains(timeout) {
             throw ConfigurationError("operations.default_heartbeat_timeout_seconds must be 0 (none) or 1–\(OperationLimits.maxHeartbeatTimeoutSeconds)")
         }

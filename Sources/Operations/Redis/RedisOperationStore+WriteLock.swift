@@ -2,24 +2,20 @@ import Foundation
 import Redis
 
 extension RedisOperationStore {
-    /// How long a write lock lives unless released: longer than any change
-    /// takes; a node that dies holding it blocks that operation this long.
-    static let writeLockTTL = Duration.seconds(10)
-    /// How long a writer waits for another node's lock before it answers `unavailable`.
-    static let writeLockWait = Duration.seconds(10)
-
-    /// `SET {P}:lock:<t>:<id> <token> NX PX 10000`, retried with a short
-    /// backoff while another node holds it; released with a compare-and-delete
-    /// (only the holder's token deletes it), also when `body` throws.
+    /// `SET {P}:lock:<t>:<id> <token> NX PX <writeLockTTL>` (longer than
+    /// any change takes), retried with a short backoff while another node
+    /// holds it, for at most `writeLockWait` (then `unavailable`); released
+    /// with a compare-and-delete (only the holder's token deletes it), also
+    /// when `body` throws.
     public func withWriteLock<T>(_ ref: OperationRef, _ body: () async throws -> T) async throws -> T {
         let key = keys.writeLock(ref)
         let token = UUID().uuidString
-        let giveUp = ContinuousClock.now + Self.writeLockWait
+        let giveUp = ContinuousClock.now + writeLockWait
         var delay = Duration.milliseconds(1)
         while true {
             let reply: RESPValue
             do {
-                reply = try await client.send(["SET", .string(key), .string(token), "NX", "PX", .integer(Self.writeLockTTL.components.seconds * 1000)])
+                reply = try await client.send(["SET", .string(key), .string(token), "NX", "PX", .integer(Self.milliseconds(writeLockTTL))])
             } catch {
                 throw Self.unavailable(error)
             }
@@ -38,5 +34,9 @@ extension RedisOperationStore {
         }
         _ = try? await client.evaluate(.deleteIfEqual, keys: [.string(key)], arguments: [.string(token)])
         return try result.get()
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -32,6 +32,10 @@ public final class RedisOperationStore: OperationStore {
     public let keys: RedisOperationKeys
     /// How long `isReady()` waits for `PONG`.
     public let readinessTimeout: Duration
+    /// How long a write lock lives unless released, and how long a writer
+    /// waits for another node's (``withWriteLock(_:_:)``).
+    public let writeLockTTL: Duration
+    public let writeLockWait: Duration
 
     /// Every hub node on this Redis (and key prefix) writes it.
     public var isShared: Bool { true }
@@ -40,13 +44,18 @@ public final class RedisOperationStore: OperationStore {
     ///   - keyPrefix: the namespace of every key (`{<prefix>}:…`); stores
     ///     with the same prefix on one Redis share their data. Not empty, no `{` or `}`.
     ///   - readinessTimeout: how long `isReady()` waits for Redis to answer.
-    public init(client: RedisClient, keyPrefix: String = "hub:ops", readinessTimeout: Duration = .seconds(1)) throws(OperationError) {
+    public init(
+        client: RedisClient, keyPrefix: String = "hub:ops", readinessTimeout: Duration = .seconds(1),
+        writeLockTTL: Duration = .seconds(10), writeLockWait: Duration = .seconds(10)
+    ) throws(OperationError) {
         guard RedisOperationKeys.isValidPrefix(keyPrefix) else {
             throw OperationError.validation("key_prefix", "invalid", "the Redis key prefix must be non-empty and without braces")
         }
         self.client = client
         self.keys = RedisOperationKeys(prefix: keyPrefix)
         self.readinessTimeout = readinessTimeout
+        self.writeLockTTL = writeLockTTL
+        self.writeLockWait = writeLockWait
     }
 
     /// The channel every committed change is published on (`RedisOperationChange`).

@@ -40,6 +40,13 @@ public struct OperationSettings: Sendable, Equatable {
     /// parked in a channel handler (a few KiB) instead of a request task
     /// (~48 KiB), and answered with `Connection: close`.
     public var parkLongPolls = true
+    /// Distributed mode: a change's write lock in Redis expires this long
+    /// after it was taken unless released (a node that dies holding it
+    /// blocks that operation's changes this long).
+    public var writeLockTTLSeconds: Int = 10
+    /// Distributed mode: how long a change waits for another node's write
+    /// lock before it answers `SERVICE_UNAVAILABLE` (503).
+    public var writeLockWaitSeconds: Int = 10
 
     public init() {}
 }
