@@ -104,7 +104,8 @@ public final class RealtimeCore: Sendable {
                 }
             }
         }
-        var added = reservation.accepted.count - unavailable.count
+        let added = reservation.accepted.count - unavailable.count
+        if added > 0 { metrics.subscriptions.increment(by: Double(added)) }
 
         var entries: [ServerMessage.SubscribedTopic] = []
         var catchups: [Session.Catchup] = []
@@ -120,7 +121,7 @@ public final class RealtimeCore: Sendable {
                 let removed = session.unsubscribe([key])
                 for key in removed { index.remove(key, session) }
                 bus.detach(removed)
-                if isNew { added -= 1 } else if !removed.isEmpty { metrics.subscriptions.decrement(by: Double(removed.count)) }
+                if !removed.isEmpty { metrics.subscriptions.decrement(by: Double(removed.count)) }
                 denied.append(
                     .init(topic: name, code: .serviceUnavailable, message: "cannot read the topic's history right now; retry with the same since"))
                 continue
@@ -128,7 +129,6 @@ public final class RealtimeCore: Sendable {
             entries.append(.init(topic: name, offset: plan.latest?.description, recovered: plan.recovered, resync: plan.resync))
             if isNew || recovering { catchups.append(Session.Catchup(key: key, frames: plan.frames, baseline: plan.baseline)) }
         }
-        if added > 0 { metrics.subscriptions.increment(by: Double(added)) }
         let reply = ServerMessage.subscribed(.init(id: request.id, topics: entries, denied: denied))
         session.completeSubscribe(reply: ByteBuffer(bytes: reply.encoded()), catchups: catchups)
     }

@@ -167,6 +167,7 @@ struct RedisEventBusTests {
                 let again = try await subscribe(node, holder, [progress], since: since)
                 #expect(again.denied.map(\.code) == ["SERVICE_UNAVAILABLE"])
                 #expect(holder.subscriptionCount == 0)
+                #expect(node.metrics.meter("hub_subscriptions") == 0, "refused subscriptions are not counted")
 
                 try await server.restart()
                 try await HubTests.withTimeout(10) { try await node.client.waitForConnection() }
@@ -185,6 +186,7 @@ struct RedisEventBusTests {
                 }
                 #expect(try SubscribedReply(output[0]).entry(progress)?.recovered == true)
                 #expect(Array(output.dropFirst()) == frames(Array(events[1...])))
+                #expect(node.metrics.meter("hub_subscriptions") == 1)
             }
         }
     }
