@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "HubTesting",
             dependencies: [
-                "Gateway", "Protocol",
+                "Gateway", "Protocol", "Redis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

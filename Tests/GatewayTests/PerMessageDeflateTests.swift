@@ -46,16 +46,6 @@ struct PerMessageDeflateTests {
         WebSocketFrame(fin: fin, rsv1: rsv1, opcode: opcode, data: ByteBuffer(bytes: bytes))
     }
 
-    /// Raw deflate of `text` flushed with Z_SYNC_FLUSH, without the trailing 00 00 FF FF (as a client sends it).
-    static func compressed(_ text: String) throws -> [UInt8] {
-        let compressor = try ZlibCompressor(algorithm: .deflate)
-        var input = ByteBuffer(string: text)
-        var output = ByteBuffer()
-        output.reserveCapacity(compressor.maxSize(from: input))
-        try compressor.deflate(from: &input, to: &output, flush: .sync)
-        return Array(output.readableBytesView.dropLast(4))
-    }
-
     func expectMessage(_ outcome: MessageAssembler.Outcome, _ text: String) {
         guard case .message(let buffer, let binary) = outcome else {
             Issue.record("expected a message, got \(outcome)")
@@ -76,7 +66,7 @@ struct PerMessageDeflateTests {
     @Test func compressedMessagesAreInflatedWholeOrFragmented() throws {
         var assembler = MessageAssembler(limit: 1024, deflate: PerMessageDeflate())
         let text = String(repeating: #"{"type":"ping","id":"x"}"#, count: 10)
-        let bytes = try Self.compressed(text)
+        let bytes = try PerMessageDeflateTestsSupport.deflate(text)
         expectMessage(assembler.receive(Self.frame(.text, bytes, rsv1: true), allocator: .init()), text)
         // The same, in three fragments: RSV1 on the first only.
         let third = bytes.count / 3
@@ -106,9 +96,9 @@ struct PerMessageDeflateTests {
     @Test func aMessageInflatingPastTheLimitIs1009() throws {
         var assembler = MessageAssembler(limit: 1000, deflate: PerMessageDeflate())
         let exactly = String(repeating: "a", count: 1000)
-        expectMessage(assembler.receive(Self.frame(.text, try Self.compressed(exactly), rsv1: true), allocator: .init()), exactly)
+        expectMessage(assembler.receive(Self.frame(.text, try PerMessageDeflateTestsSupport.deflate(exactly), rsv1: true), allocator: .init()), exactly)
         // A compression bomb: 1 MiB of zeros in a few hundred bytes.
-        let bomb = try Self.compressed(String(repeating: "0", count: 1 << 20))
+        let bomb = try PerMessageDeflateTestsSupport.deflate(String(repeating: "0", count: 1 << 20))
         #expect(bomb.count < 2048)
         var fresh = MessageAssembler(limit: 1000, deflate: PerMessageDeflate())
         expectFailure(fresh.receive(Self.frame(.text, bomb, rsv1: true), allocator: .init()), 1009)

@@ -101,7 +101,8 @@ struct WebSocketCompressionTests {
     }
 }
 
-/// Raw deflate as a permessage-deflate client writes it.
+/// Raw deflate of `text` flushed with Z_SYNC_FLUSH, without the trailing
+/// 00 00 FF FF: as a permessage-deflate client writes it.
 enum PerMessageDeflateTestsSupport {
     static func deflate(_ text: String) throws -> [UInt8] {
         let compressor = try ZlibCompressor(algorithm: .deflate)

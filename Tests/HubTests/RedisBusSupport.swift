@@ -13,14 +13,9 @@ import Testing
 let busTestLogger = Logger(label: "hub-test") { _ in SwiftLogNoOpLogHandler() }
 
 extension RedisServer {
-    /// A configuration for this server with short, test-friendly timeouts.
+    /// The test configuration (``configuration(_:)``) with a client name.
     func redisConfiguration(clientName: String? = nil) throws -> RedisConfiguration {
-        var configuration = try RedisConfiguration(url: url)
-        configuration.connectTimeout = .seconds(5)
-        configuration.commandTimeout = .seconds(10)
-        configuration.reconnectBackoff = RedisBackoff(base: .milliseconds(20), maximum: .milliseconds(200))
-        configuration.clientName = clientName
-        return configuration
+        try configuration { $0.clientName = clientName }
     }
 
     /// Sends one command on a connection of its own (an "admin" connection,

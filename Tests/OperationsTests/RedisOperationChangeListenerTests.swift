@@ -114,7 +114,7 @@ struct RedisOperationChangeListenerTests {
                 }
             }
             let listener = try RedisOperationChangeListener(
-                store: a.store, operations: a.service, configuration: try server.testConfiguration(), healthCheckInterval: nil,
+                store: a.store, operations: a.service, configuration: try server.configuration(), healthCheckInterval: nil,
                 logger: Fixtures.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await listener.run() }

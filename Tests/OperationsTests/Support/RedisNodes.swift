@@ -22,7 +22,7 @@ func withRedisNodes<T: Sendable>(
     _ body: @Sendable (RedisServer, [RedisNode]) async throws -> T
 ) async throws -> T {
     try await withRedisServer { server in
-        let configuration = try server.testConfiguration()
+        let configuration = try server.configuration()
         let clients = try (0..<count).map { _ in try RedisClient(configuration: configuration, logger: Fixtures.logger) }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             for client in clients { group.addTask { try await client.run() } }
@@ -55,7 +55,7 @@ func withChangeListener<T: Sendable>(
     _ server: RedisServer, _ node: RedisNode, backoff: RedisBackoff? = nil,
     _ body: @Sendable (RedisOperationChangeListener) async throws -> T
 ) async throws -> T {
-    let configuration = try server.testConfiguration { configuration in
+    let configuration = try server.configuration { configuration in
         if let backoff { configuration.reconnectBackoff = backoff }
     }
     let listener = try RedisOperationChangeListener(

@@ -39,7 +39,7 @@ final class SharedTestRedis: Sendable {
 
     private static func start() async throws -> Running {
         let server = try await RedisServer.start()
-        let client = try RedisClient(configuration: try server.testConfiguration(), logger: Fixtures.logger)
+        let client = try RedisClient(configuration: try server.configuration(), logger: Fixtures.logger)
         // Unstructured: the shared client runs until the process exits.
         Task { try? await client.run() }
         try await withTimeout(10, "the shared Redis client to connect") { try await client.waitForConnection() }
@@ -62,17 +62,5 @@ private func stopAtExit(_ pid: Int32) {
     atexit {
         let pid = sharedServerPID.load(ordering: .relaxed)
         if pid > 0 { kill(pid, SIGTERM) }
-    }
-}
-
-extension RedisServer {
-    /// A client configuration for this server with test-friendly timeouts and backoff.
-    func testConfiguration(_ configure: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisConfiguration {
-        var configuration = try RedisConfiguration(url: url)
-        configuration.connectTimeout = .seconds(5)
-        configuration.commandTimeout = .seconds(10)
-        configuration.reconnectBackoff = RedisBackoff(base: .milliseconds(20), maximum: .milliseconds(200))
-        configure(&configuration)
-        return configuration
     }
 }
