@@ -9,18 +9,11 @@
 # Exit status: non-zero if any connection failed or was closed by the hub.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH=${HUB_BENCH:-$ROOT/.build/release/hub-bench}
-: "${HUB_TOKEN:?set HUB_TOKEN (hub token --sub bench --tenant bench --role admin --permission '*:*')}"
-HUB_PORT=${HUB_PORT:-8080}
-HUB_HOST=${HUB_HOST:-127.0.0.1}
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 N=${N:-50000}
 PROCS=${PROCS:-3}
 SETTLE=${SETTLE:-2}
-if [ ! -x "$BENCH" ]; then
-    echo "no $BENCH: build it with 'swift build -c release --product hub-bench' (or set HUB_BENCH)" >&2
-    exit 2
-fi
 PER=$(((N + PROCS - 1) / PROCS))
 if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((PER + 200)) ]; then
     echo "warning: hard fd limit $(ulimit -Hn) < $((PER + 200)) per process; raise PROCS or 'ulimit -n' (as root)" >&2

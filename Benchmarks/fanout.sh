@@ -8,16 +8,9 @@
 # Exit status: non-zero if any run lost messages or had failed/closed connections.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH=${HUB_BENCH:-$ROOT/.build/release/hub-bench}
-: "${HUB_TOKEN:?set HUB_TOKEN (hub token --sub bench --tenant bench --role admin --permission '*:*')}"
-HUB_PORT=${HUB_PORT:-8080}
-HUB_HOST=${HUB_HOST:-127.0.0.1}
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 N=${N:-10000}
-if [ ! -x "$BENCH" ]; then
-    echo "no $BENCH: build it with 'swift build -c release --product hub-bench' (or set HUB_BENCH)" >&2
-    exit 2
-fi
 if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((N + 200)) ]; then
     echo "warning: hard fd limit $(ulimit -Hn) < N + 200; run 'ulimit -n 200000' as root first" >&2
 fi

@@ -18,11 +18,8 @@
 # new version, anomalies). A missed target is reported, not an error.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH=${HUB_BENCH:-$ROOT/.build/release/hub-bench}
-: "${HUB_TOKEN:?set HUB_TOKEN (hub token --sub bench --tenant bench --role admin --permission '*:*')}"
-HUB_PORT=${HUB_PORT:-8080}
-HUB_HOST=${HUB_HOST:-127.0.0.1}
+# shellcheck source=common.sh
+source "$(dirname "$0")/common.sh"
 W=${W:-10000}
 OPS=${OPS:-10}
 WORKERS=${WORKERS:-32}
@@ -30,10 +27,6 @@ CONNS=${CONNS:-50}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
 SKIP=${SKIP:-}
-if [ ! -x "$BENCH" ]; then
-    echo "no $BENCH: build it with 'swift build -c release --product hub-bench' (or set HUB_BENCH)" >&2
-    exit 2
-fi
 if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((W + 200)) ]; then
     echo "warning: hard fd limit $(ulimit -Hn) < W + 200; raise it ('ulimit -n') first" >&2
 fi
