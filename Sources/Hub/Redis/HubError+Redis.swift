@@ -13,11 +13,3 @@ extension HubError {
         return HubError(.internalError, "Redis failed (\(what)): \(error.code)")
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, at least `minimum`.
-    func milliseconds(atLeast minimum: Int64 = 0) -> Int64 {
-        let (seconds, attoseconds) = components
-        return max(minimum, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-    }
-}

@@ -15,7 +15,7 @@ extension RedisOperationStore {
         while true {
             let reply: RESPValue
             do {
-                reply = try await client.send(["SET", .string(key), .string(token), "NX", "PX", .integer(Self.milliseconds(writeLockTTL))])
+                reply = try await client.send(["SET", .string(key), .string(token), "NX", "PX", .integer(writeLockTTL.milliseconds(atLeast: 1))])
             } catch {
                 throw Self.unavailable(error)
             }
@@ -34,9 +34,5 @@ extension RedisOperationStore {
         }
         _ = try? await client.evaluate(.deleteIfEqual, keys: [.string(key)], arguments: [.string(token)])
         return try result.get()
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }
