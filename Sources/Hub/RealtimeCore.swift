@@ -92,11 +92,7 @@ public final class RealtimeCore: Sendable {
             do {
                 try await bus.attach(reservation.accepted)
             } catch {
-                // Each key stays referenced until detached, exactly once: by
-                // whoever takes it out of the session (here, or a concurrent detach).
-                let removed = session.unsubscribe(reservation.accepted)
-                for key in removed { index.remove(key, session) }
-                bus.detach(removed)
+                drop(reservation.accepted, from: session, counted: false)
                 unavailable = Set(reservation.accepted)
                 for key in reservation.accepted {
                     denied.append(
@@ -118,10 +114,7 @@ public final class RealtimeCore: Sendable {
                 // resync (the events may well be there), but a refusal the
                 // client retries with the same `since`. The topic is left
                 // unsubscribed, a subscription it already had included.
-                let removed = session.unsubscribe([key])
-                for key in removed { index.remove(key, session) }
-                bus.detach(removed)
-                if !removed.isEmpty { metrics.subscriptions.decrement(by: Double(removed.count)) }
+                drop([key], from: session, counted: true)
                 denied.append(
                     .init(topic: name, code: .serviceUnavailable, message: "cannot read the topic's history right now; retry with the same since"))
                 continue
@@ -196,19 +189,24 @@ public final class RealtimeCore: Sendable {
                 keys.append(TopicKey(tenant: identity.tenant, topic: topic))
             }
         }
-        let removed = session.unsubscribe(keys)
-        for key in removed { index.remove(key, session) }
-        bus.detach(removed)
-        if !removed.isEmpty { metrics.subscriptions.decrement(by: Double(removed.count)) }
+        drop(keys, from: session, counted: true)
         return .unsubscribed(.init(id: request.id, topics: request.topics))
     }
 
     /// Removes a closed session from the index, the bus and the registry.
     public func detach(_ session: Session) {
-        let keys = session.unsubscribe(Array(session.subscriptions))
-        for key in keys { index.remove(key, session) }
-        bus.detach(keys)
-        if !keys.isEmpty { metrics.subscriptions.decrement(by: Double(keys.count)) }
+        drop(Array(session.subscriptions), from: session, counted: true)
         registry.unregister(session)
+    }
+
+    /// Takes `keys` out of the session, then out of the index and the bus:
+    /// each key exactly once, by whoever takes it out of the session first
+    /// (a concurrent unsubscribe or close). `counted`: the keys are in the
+    /// subscriptions gauge.
+    private func drop(_ keys: [TopicKey], from session: Session, counted: Bool) {
+        let removed = session.unsubscribe(keys)
+        for key in removed { index.remove(key, session) }
+        bus.detach(removed)
+        if counted, !removed.isEmpty { metrics.subscriptions.decrement(by: Double(removed.count)) }
     }
 }
