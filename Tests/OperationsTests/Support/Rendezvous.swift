@@ -1,4 +1,5 @@
 import Foundation
+import HubTesting
 @testable import Operations
 import Synchronization
 
@@ -36,8 +37,9 @@ final class Rendezvous: Sendable {
             state.nextID += 1
             return state.nextID
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
+        do {
+            // Only a deadline: the writers normally meet long before.
+            try await withTimeout(Double(patience.components.seconds), "the other writers of \(ref.id)") {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let ready = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                         state.arrived[ref, default: [:]][id] = continuation
@@ -47,18 +49,14 @@ final class Rendezvous: Sendable {
                     for waiter in ready { waiter.resume() }
                 }
             }
-            group.addTask {
-                // Only a deadline: the writers normally meet long before.
-                try? await Task.sleep(for: self.patience)
-                let alone = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-                    guard let waiter = state.arrived[ref]?.removeValue(forKey: id) else { return nil }
-                    state.outcomes[ref, default: Outcome()].alone += 1
-                    return waiter
-                }
-                alone?.resume()
+        } catch {
+            // Alone: go on (the test fails on the outcomes), and let the waiting body end.
+            let alone = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let waiter = state.arrived[ref]?.removeValue(forKey: id) else { return nil }
+                state.outcomes[ref, default: Outcome()].alone += 1
+                return waiter
             }
-            await group.next()
-            group.cancelAll()
+            alone?.resume()
         }
     }
 
