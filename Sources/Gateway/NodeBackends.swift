@@ -32,14 +32,19 @@ struct NodeBackends: Sendable {
         logger: Logger
     ) async throws -> NodeBackends {
         guard let url = configuration.redisURL else {
-            let core = RealtimeCore.embedded(access: access, limits: configuration.limits, metrics: metrics)
+            let distributor = Distributor(index: SubscriptionIndex(), metrics: metrics)
+            let bus = LocalEventBus(
+                distributor: distributor, historyLength: configuration.limits.historyLength, metrics: metrics,
+                topicTTL: configuration.topicTTLSeconds.map { .seconds($0) })
+            let core = RealtimeCore(bus: bus, distributor: distributor, access: access, limits: configuration.limits, metrics: metrics)
             let store = try SQLiteOperationStore(dataDirectory: configuration.dataDir)
             let operations = OperationService(
                 store: store, events: BusOperationEventSink(bus: core.bus), clock: operationsClock,
                 settings: configuration.operations, logger: logger)
             try await operations.restoreEntityDirectory()
             return NodeBackends(
-                mode: .embedded, core: core, operations: operations, services: [], redisReady: nil,
+                mode: .embedded, core: core, operations: operations,
+                services: bus.topicTTL == nil ? [] : [TopicExpirySweeper(bus: bus)], redisReady: nil,
                 summary: "embedded mode, data in \(configuration.dataDir)")
         }
         return try distributed(

@@ -14,6 +14,18 @@ struct ExpirySweeper: Service {
     }
 }
 
+/// Embedded mode with `topic_ttl`: forgets idle topics every `expirySweepInterval`.
+struct TopicExpirySweeper: Service {
+    let bus: LocalEventBus
+
+    func run() async throws {
+        guard let interval = bus.expirySweepInterval else { return }
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            bus.expireIdleTopics()
+        }
+    }
+}
+
 /// On graceful shutdown: refuse new WebSockets, send `reconnect` + close 1012
 /// to every open one, and wait (bounded) until they are gone.
 struct DrainService: Service {

@@ -33,6 +33,8 @@ public struct HubMetrics: Sendable {
     public let ingestTrimmed: Counter
     /// Ingestion: 1 while this node holds the reader's lease (reads `hub:ingest`), else 0.
     public let ingestLeader: Gauge
+    /// Embedded: topics forgotten after `topic_ttl` without an event.
+    public let topicsExpired: Counter
 
     public init(factory: any MetricsFactory) {
         connections = Meter(label: "hub_connections", factory: factory)
@@ -54,6 +56,7 @@ public struct HubMetrics: Sendable {
         ingestFailures = Counter(label: "hub_ingest_publish_failures_total", factory: factory)
         ingestLeader = Gauge(label: "hub_ingest_leader", factory: factory)
         ingestTrimmed = Counter(label: "hub_ingest_trimmed_total", factory: factory)
+        topicsExpired = Counter(label: "hub_topics_expired_total", factory: factory)
     }
 
     /// Metrics that go nowhere, for tests that don't look at them.

@@ -6,24 +6,43 @@ import Synchronization
 /// The in-process event bus of the embedded deployment: history, last-value
 /// cache and entity directory live in this process's memory; the epoch is the
 /// process's start, so offsets from an earlier run get `resync`.
+///
+/// With a `topicTTL`, a topic without an event for that long is forgotten
+/// (history and last value) by `expireIdleTopics()`, which a sweeper calls.
+/// Once any topic has expired, every topic log created afterwards gets an
+/// epoch of its own: a topic that comes back starts at position 1 again, and
+/// an offset of its earlier life must get `resync`, never events of the new
+/// one. The entity directory does not expire: it is one small record per
+/// entity, and forgetting an owner would deny team-scoped readers.
 public final class LocalEventBus: EventBus {
     public let epoch: String
     let historyLength: Int
     let distributor: Distributor
     let metrics: HubMetrics
+    /// How long a topic lives after its last event; nil: for the life of the process.
+    public let topicTTL: Duration?
+    private let now: @Sendable () -> ContinuousClock.Instant
     private let shards: [LockedBox<[TopicKey: TopicLog]>]
     private let entities: Mutex<[EntityKey: EntityRecord]>
+    /// Set (under a shard's lock, before the first log is retired) once a topic has expired.
+    private let renewEpochs = Atomic<Bool>(false)
 
     struct EntityKey: Hashable {
         var tenant: String
         var ref: EntityRef
     }
 
-    public init(distributor: Distributor, historyLength: Int, metrics: HubMetrics, epoch: String = LocalEventBus.makeEpoch()) {
+    public init(
+        distributor: Distributor, historyLength: Int, metrics: HubMetrics, epoch: String = LocalEventBus.makeEpoch(),
+        topicTTL: Duration? = nil, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
+        precondition(topicTTL.map { $0 > .zero } ?? true, "a topic TTL is positive")
         self.distributor = distributor
         self.historyLength = historyLength
         self.metrics = metrics
         self.epoch = epoch
+        self.topicTTL = topicTTL
+        self.now = now
         self.shards = (0..<32).map { _ in LockedBox([:]) }
         self.entities = Mutex([:])
     }
@@ -45,10 +64,38 @@ public final class LocalEventBus: EventBus {
         shard(key).withLock { logs in
             if let log = logs[key] { return log }
             guard create else { return nil }
-            let log = TopicLog(capacity: historyLength)
+            let epoch = renewEpochs.load(ordering: .relaxed) ? Self.makeEpoch() : epoch
+            let log = TopicLog(capacity: historyLength, epoch: epoch, now: now())
             logs[key] = log
             return log
         }
+    }
+
+    /// Forgets every topic whose last event is `topicTTL` old or older;
+    /// returns how many. Nothing without a TTL.
+    @discardableResult
+    public func expireIdleTopics() -> Int {
+        guard let topicTTL else { return 0 }
+        let cutoff = now() - topicTTL
+        var expired = 0
+        for shard in shards {
+            expired += shard.withLock { logs in
+                var idle: [TopicKey] = []
+                for (key, log) in logs where log.retire(ifIdleSince: cutoff, before: { renewEpochs.store(true, ordering: .relaxed) }) {
+                    idle.append(key)
+                }
+                for key in idle { logs[key] = nil }
+                return idle.count
+            }
+        }
+        if expired > 0 { metrics.topicsExpired.increment(by: Int64(expired)) }
+        return expired
+    }
+
+    /// How often a sweeper calls `expireIdleTopics()`: a tenth of the TTL,
+    /// between 1 s and 60 s (a topic outlives its TTL by at most that).
+    public var expirySweepInterval: Duration? {
+        topicTTL.map { min(max($0 / 10, .seconds(1)), .seconds(60)) }
     }
 
     public func publish(_ drafts: [EventDraft]) async throws -> [Event] {
@@ -59,9 +106,12 @@ public final class LocalEventBus: EventBus {
                 storeEntity(ref, tenant: draft.tenant, teamID: teamID)
             }
             let key = TopicKey(tenant: draft.tenant, topic: draft.topic)
-            // `log(create: true)` always returns a log.
-            let log = log(key, create: true)!
-            published.append(log.append(draft, epoch: epoch, deliver: distributor.deliver))
+            // `log(create: true)` always returns a log; a retired one is out of the shard, so the next is new.
+            var event: Event?
+            while event == nil {
+                event = log(key, create: true)!.append(draft, at: now(), deliver: distributor.deliver)
+            }
+            published.append(event!)
         }
         metrics.eventsPublished.increment(by: Int64(published.count))
         return published
@@ -73,7 +123,7 @@ public final class LocalEventBus: EventBus {
             if let offset, offset.epoch != epoch || offset.major != 0 { return .resync(latest: nil) }
             return HistoryPage(events: [], complete: true, latest: nil)
         }
-        return log.read(after: offset, epoch: epoch, limit: limit)
+        return log.read(after: offset, limit: limit)
     }
 
     public func lastEvent(_ key: TopicKey) async throws -> Event? {

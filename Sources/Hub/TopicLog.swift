@@ -3,27 +3,37 @@ import Protocol
 import Synchronization
 
 /// One topic's history in memory: a bounded ring of its latest events and
-/// the counter that gives offsets. Appending and delivering happen under the
-/// log's lock, so the Distributor sees a topic's events in offset order.
+/// the counter that gives offsets, in the log's own epoch. Appending and
+/// delivering happen under the log's lock, so the Distributor sees a topic's
+/// events in offset order.
 final class TopicLog: Sendable {
     struct State {
         var lastPosition: UInt64 = 0
         var ring: CircularBuffer<Event>
         var last: Event?
+        /// When the last event was appended (or the log created).
+        var lastAppend: ContinuousClock.Instant
+        /// Taken out of its bus by expiry: an append goes to a new log instead.
+        var retired = false
     }
 
     let state: Mutex<State>
     let capacity: Int
+    let epoch: String
 
-    init(capacity: Int) {
+    init(capacity: Int, epoch: String, now: ContinuousClock.Instant) {
         self.capacity = capacity
-        self.state = Mutex(State(ring: CircularBuffer(initialCapacity: min(max(capacity, 1), 16))))
+        self.epoch = epoch
+        self.state = Mutex(State(ring: CircularBuffer(initialCapacity: min(max(capacity, 1), 16)), lastAppend: now))
     }
 
     /// Assigns the next offset, stores the event and runs `deliver` with it while
     /// still holding the lock (keeps per-topic delivery in offset order).
-    func append(_ draft: EventDraft, epoch: String, deliver: (Event) -> Void) -> Event {
+    /// `nil` when the log was retired: the caller appends to the topic's new log.
+    func append(_ draft: EventDraft, at now: ContinuousClock.Instant, deliver: (Event) -> Void) -> Event? {
         state.withLock { state in
+            guard !state.retired else { return nil }
+            state.lastAppend = now
             state.lastPosition += 1
             let event = draft.with(offset: Offset(epoch: epoch, major: state.lastPosition))
             if capacity > 0 {
@@ -36,7 +46,7 @@ final class TopicLog: Sendable {
         }
     }
 
-    func read(after offset: Offset?, epoch: String, limit: Int) -> HistoryPage {
+    func read(after offset: Offset?, limit: Int) -> HistoryPage {
         state.withLock { state in
             let latest = state.lastPosition == 0 ? nil : Offset(epoch: epoch, major: state.lastPosition)
             let from: UInt64
@@ -60,5 +70,16 @@ final class TopicLog: Sendable {
 
     var lastEvent: Event? {
         state.withLock { $0.last }
+    }
+
+    /// Retires the log when its last event is at or before `cutoff` (running
+    /// `before` first, under the log's lock); true if it did.
+    func retire(ifIdleSince cutoff: ContinuousClock.Instant, before: () -> Void) -> Bool {
+        state.withLock { state in
+            guard state.lastAppend <= cutoff else { return false }
+            before()
+            state.retired = true
+            return true
+        }
     }
 }
