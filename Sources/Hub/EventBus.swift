@@ -34,6 +34,12 @@ public protocol EventBus: Sendable {
     /// Records (or updates) an entity's owning team.
     func recordEntity(_ ref: EntityRef, tenant: String, teamID: String?) async throws
 
+    /// Forgets an entity that is gone for good (a purged operation): the
+    /// history, epoch and last value of `topics` (its own topics) and its
+    /// entry in the entity directory. A later event on one of the topics
+    /// starts it in a new epoch, so an offset from before gets `resync`.
+    func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws
+
     /// Whether the bus can publish right now (for `/ready`).
     func isReady() async -> Bool
 

@@ -8,8 +8,9 @@ import Synchronization
 /// process's start, so offsets from an earlier run get `resync`.
 ///
 /// With a `topicTTL`, a topic without an event for that long is forgotten
-/// (history and last value) by `expireIdleTopics()`, which a sweeper calls.
-/// Once any topic has expired, every topic log created afterwards gets an
+/// (history and last value) by `expireIdleTopics()`, which a sweeper calls;
+/// `forget` drops the topics of an entity that is gone. Once any topic has
+/// been forgotten, every topic log created afterwards gets an
 /// epoch of its own: a topic that comes back starts at position 1 again, and
 /// an offset of its earlier life must get `resync`, never events of the new
 /// one. The entity directory does not expire: it is one small record per
@@ -24,7 +25,7 @@ public final class LocalEventBus: EventBus {
     private let now: @Sendable () -> ContinuousClock.Instant
     private let shards: [LockedBox<[TopicKey: TopicLog]>]
     private let entities: Mutex<[EntityKey: EntityRecord]>
-    /// Set (under a shard's lock, before the first log is retired) once a topic has expired.
+    /// Set (under the lock of the shard it is removed from) once a topic has been forgotten.
     private let renewEpochs = Atomic<Bool>(false)
 
     struct EntityKey: Hashable {
@@ -81,9 +82,9 @@ public final class LocalEventBus: EventBus {
         for shard in shards {
             expired += shard.withLock { logs in
                 var idle: [TopicKey] = []
-                for (key, log) in logs where log.retire(ifIdleSince: cutoff, before: { renewEpochs.store(true, ordering: .relaxed) }) {
-                    idle.append(key)
-                }
+                for (key, log) in logs where log.retire(ifIdleSince: cutoff) { idle.append(key) }
+                // Under the shard's lock: a log created for one of these keys afterwards sees it.
+                if !idle.isEmpty { renewEpochs.store(true, ordering: .relaxed) }
                 for key in idle { logs[key] = nil }
                 return idle.count
             }
@@ -136,6 +137,18 @@ public final class LocalEventBus: EventBus {
 
     public func recordEntity(_ ref: EntityRef, tenant: String, teamID: String?) async throws {
         storeEntity(ref, tenant: tenant, teamID: teamID)
+    }
+
+    public func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws {
+        for topic in topics {
+            let key = TopicKey(tenant: tenant, topic: topic)
+            shard(key).withLock { logs in
+                guard let log = logs.removeValue(forKey: key) else { return }
+                renewEpochs.store(true, ordering: .relaxed)
+                log.retire()
+            }
+        }
+        entities.withLock { $0[EntityKey(tenant: tenant, ref: ref)] = nil }
     }
 
     private func storeEntity(_ ref: EntityRef, tenant: String, teamID: String?) {

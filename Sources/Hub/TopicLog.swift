@@ -72,14 +72,17 @@ final class TopicLog: Sendable {
         state.withLock { $0.last }
     }
 
-    /// Retires the log when its last event is at or before `cutoff` (running
-    /// `before` first, under the log's lock); true if it did.
-    func retire(ifIdleSince cutoff: ContinuousClock.Instant, before: () -> Void) -> Bool {
+    /// Retires the log when its last event is at or before `cutoff`; true if it did.
+    func retire(ifIdleSince cutoff: ContinuousClock.Instant) -> Bool {
         state.withLock { state in
             guard state.lastAppend <= cutoff else { return false }
-            before()
             state.retired = true
             return true
         }
+    }
+
+    /// Retires the log whatever its age.
+    func retire() {
+        state.withLock { $0.retired = true }
     }
 }

@@ -186,6 +186,12 @@ struct OperationEventsTests {
             let answer = try await withTimeout(10, "the purge to end the long-poll") { try await gone.value }
             #expect(answer.status == 404)
             #expect(try await hub.request(.get, "/api/v1/operations/\(running)", token: token).status == 200)
+            // The purged operation's topic is forgotten with it; the running one's keeps its history.
+            let purged = try await hub.request(.get, "/api/v1/topics/operation:\(done):progress/history", token: token)
+            #expect((purged.data["events"] as? [[String: Any]])?.isEmpty == true)
+            #expect(purged.data["latest"] == nil)
+            let kept = try await hub.request(.get, "/api/v1/topics/operation:\(running):progress/history", token: token)
+            #expect((kept.data["events"] as? [[String: Any]])?.isEmpty == false)
         }
     }
 }

@@ -210,6 +210,35 @@ struct EventBusContractTests {
         }
     }
 
+    @Test("forget: the entity's topics lose history and last value, its directory entry goes; others stay", arguments: BusKind.allCases)
+    func forget(kind: BusKind) async throws {
+        try await withBus(kind) { (t: BusUnderTest) async throws in
+            let op1 = EntityRef(family: "operation", id: "op_1")
+            let old = try await publish(t.bus, progress, count: 3)
+            try await t.bus.recordEntity(op1, tenant: "acme", teamID: "ops")
+            try await t.bus.recordEntity(op1, tenant: "globex", teamID: "ops")
+            let other = try await publish(t.bus, "operation:op_2:progress", count: 1)
+            let elsewhere = try await publish(t.bus, progress, count: 1, tenant: "globex")
+
+            try await t.bus.forget(op1, tenant: "acme", topics: [try Topic(progress)])
+            #expect(try await t.bus.lastEvent(key(progress)) == nil)
+            #expect(try await t.bus.history(key(progress), after: nil, limit: 10).events.isEmpty)
+            #expect(try await t.bus.history(key(progress), after: old[1].offset, limit: 10) == .resync(latest: nil))
+            #expect(try await t.bus.entity(op1, tenant: "acme") == nil)
+            // Another topic, and the same entity of another tenant, are untouched.
+            #expect(try await t.bus.lastEvent(key("operation:op_2:progress")) == other.last)
+            #expect(try await t.bus.lastEvent(key(progress, tenant: "globex")) == elsewhere.last)
+            #expect(try await t.bus.entity(op1, tenant: "globex")?.teamID == "ops")
+
+            // The topic comes back in a new epoch: an old offset is not one of its new life.
+            let new = try await publish(t.bus, progress, count: 4)
+            #expect(new[0].offset.epoch != old[0].offset.epoch)
+            #expect(try await t.bus.history(key(progress), after: old[2].offset, limit: 10) == .resync(latest: new.last!.offset))
+            // Forgetting what is not there is fine.
+            try await t.bus.forget(EntityRef(family: "operation", id: "op_9"), tenant: "acme", topics: [try Topic("operation:op_9:progress")])
+        }
+    }
+
     @Test("4 concurrent publishers: a subscriber gets every event once, in offset order", arguments: BusKind.allCases)
     func deliveryOrder(kind: BusKind) async throws {
         try await withBus(kind, historyLength: 64) { (t: BusUnderTest) async throws in

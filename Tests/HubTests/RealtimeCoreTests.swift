@@ -77,6 +77,9 @@ final class InterleavingBus: EventBus {
     func recordEntity(_ ref: EntityRef, tenant: String, teamID: String?) async throws {
         try await inner.recordEntity(ref, tenant: tenant, teamID: teamID)
     }
+    func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws {
+        try await inner.forget(ref, tenant: tenant, topics: topics)
+    }
     func isReady() async -> Bool { await inner.isReady() }
     func attach(_ keys: [TopicKey]) async throws { try await inner.attach(keys) }
     func detach(_ keys: [TopicKey]) { inner.detach(keys) }

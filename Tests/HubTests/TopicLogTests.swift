@@ -123,11 +123,8 @@ struct TopicLogTests {
         let start = ContinuousClock.now
         let log = TopicLog(capacity: 4, epoch: epoch, now: start)
         _ = log.append(draft("operation:op_1:progress"), at: start + .seconds(5), deliver: { _ in })
-        var before = 0
-        #expect(!log.retire(ifIdleSince: start + .seconds(4), before: { before += 1 }))
-        #expect(before == 0)
-        #expect(log.retire(ifIdleSince: start + .seconds(5), before: { before += 1 }))
-        #expect(before == 1)
+        #expect(!log.retire(ifIdleSince: start + .seconds(4)))
+        #expect(log.retire(ifIdleSince: start + .seconds(5)))
         var delivered = 0
         #expect(log.append(draft("operation:op_1:progress"), at: start + .seconds(6), deliver: { _ in delivered += 1 }) == nil)
         #expect(delivered == 0)

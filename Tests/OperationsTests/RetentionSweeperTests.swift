@@ -10,7 +10,8 @@ struct RetentionSweeperTests {
     @Test(arguments: StoreKind.allCases)
     func finishedOperationsOlderThanTheRetentionArePurged(kind: StoreKind) async throws {
         let clock = ManualClock(now: Fixtures.t0)
-        let service = Fixtures.service(store: try kind.make(), clock: clock) { $0.retentionSeconds = 3600 }
+        let sink = RecordingEventSink()
+        let service = Fixtures.service(store: try kind.make(), sink: sink, clock: clock) { $0.retentionSeconds = 3600 }
         let finished = try await service.create(Fixtures.newDeploy(), tenant: "acme", createdBy: "alice").operation
         let done = try await service.cancel(finished.ref, requestedBy: "alice")
         let running = try await service.create(Fixtures.newDeploy(), tenant: "acme", createdBy: "alice").operation
@@ -33,6 +34,8 @@ struct RetentionSweeperTests {
                 }
                 #expect(try await service.operation(running.ref).status == .pending)
                 shutdown.triggerGracefulShutdown()
+                // The purged operation's topic and directory entry are forgotten in the hub; the running one's are not.
+                #expect(sink.forgotten == [.init(ref: EntityRef(family: "operation", id: done.id), tenant: "acme", topics: ["operation:\(done.id):progress"])])
                 try await within(5, "the sweeper to stop") { try await run.value }
             }
         }

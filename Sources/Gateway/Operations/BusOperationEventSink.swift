@@ -15,4 +15,8 @@ struct BusOperationEventSink: OperationEventSink {
     func recordEntity(_ ref: EntityRef, tenant: String, teamID: String?) async throws {
         try await bus.recordEntity(ref, tenant: tenant, teamID: teamID)
     }
+
+    func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws {
+        try await bus.forget(ref, tenant: tenant, topics: topics)
+    }
 }

@@ -133,6 +133,10 @@ public final class RedisEventBus: EventBus, Service {
         try await store.recordEntity(ref, tenant: tenant, teamID: teamID)
     }
 
+    public func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws {
+        try await store.forget(ref, tenant: tenant, topics: topics)
+    }
+
     /// Whether Redis is reachable now: a command connection is up and the
     /// subscriber is connected with its subscriptions confirmed (without it
     /// this node would publish but deliver nothing). No I/O.

@@ -215,6 +215,22 @@ struct RedisTopicStore: Sendable {
         }
     }
 
+    /// Deletes the topics' streams and hashes and the entity's directory key
+    /// in one `DEL` (they share the tenant's hash tag).
+    func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws(HubError) {
+        var arguments: [RedisArgument] = ["DEL", .string(keys.entity(ref, tenant: tenant))]
+        for topic in topics {
+            let key = TopicKey(tenant: tenant, topic: topic)
+            arguments.append(.string(keys.stream(key)))
+            arguments.append(.string(keys.meta(key)))
+        }
+        do {
+            _ = try await client.send(RedisCommand(arguments))
+        } catch {
+            throw HubError.redis(error, while: "forgetting an entity's topics")
+        }
+    }
+
     /// Publishes a sync marker on each topic's channel (``RedisBusScripts/sync``).
     func sync(_ topics: [TopicKey]) async throws(HubError) {
         guard !topics.isEmpty else { return }

@@ -10,4 +10,8 @@ public protocol OperationEventSink: Sendable {
 
     /// Tells the hub's entity directory who owns an entity (team scope).
     func recordEntity(_ ref: EntityRef, tenant: String, teamID: String?) async throws
+
+    /// Forgets an entity that is gone (a purged operation): the history and
+    /// last value of `topics` and the entity's directory entry.
+    func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws
 }

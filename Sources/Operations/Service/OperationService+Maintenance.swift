@@ -45,6 +45,8 @@ extension OperationService {
             let refs = try await store.purgeFinished(before: cutoff, limit: 500)
             for ref in refs {
                 cache.remove(ref)
+                // Before the wake-up: whoever learns of the purge finds the topic gone too.
+                await forgetTopics(of: ref)
                 notifier.notify(ref)
             }
             purged += refs.count
@@ -55,6 +57,20 @@ extension OperationService {
             logger.info("retention sweep", metadata: ["hub.operations.purged": "\(purged)", "hub.idempotency_keys.purged": "\(keys)"])
         }
         return purged
+    }
+
+    /// Forgets a purged operation's topic and directory entry in the hub.
+    /// Best effort: the operation is already gone, and what stays behind
+    /// (one topic's history) is only memory, bounded by `topic_ttl` if set.
+    private func forgetTopics(of ref: OperationRef) async {
+        guard let topic = OperationRecord.progressTopic(ref.id) else { return }
+        do {
+            try await events.forget(EntityRef(family: "operation", id: ref.id), tenant: ref.tenant, topics: [topic])
+        } catch {
+            logger.warning(
+                "could not forget a purged operation's topic",
+                metadata: ["hub.operation": "\(ref)", "hub.error": "\(error)"])
+        }
     }
 
     /// Tells the hub's entity directory the team of every stored operation

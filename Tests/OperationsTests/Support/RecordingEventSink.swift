@@ -18,6 +18,13 @@ final class RecordingEventSink: OperationEventSink {
         var entities: [EntityEntry] = []
         var listeners: [AsyncStream<Event>.Continuation] = []
         var failPublishing = false
+        var forgotten: [Forgotten] = []
+    }
+
+    struct Forgotten: Hashable {
+        var ref: EntityRef
+        var tenant: String
+        var topics: [String]
     }
 
     private let state = Mutex(State())
@@ -45,6 +52,15 @@ final class RecordingEventSink: OperationEventSink {
     func recordEntity(_ ref: EntityRef, tenant: String, teamID: String?) async throws {
         state.withLock { $0.entities.append(EntityEntry(ref: ref, tenant: tenant, teamID: teamID)) }
     }
+
+    func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws {
+        try state.withLock { state in
+            if state.failPublishing { throw SinkDown() }
+            state.forgotten.append(Forgotten(ref: ref, tenant: tenant, topics: topics.map(\.rawValue)))
+        }
+    }
+
+    var forgotten: [Forgotten] { state.withLock { $0.forgotten } }
 
     /// Every event published from now on.
     func stream() -> AsyncStream<Event> {
