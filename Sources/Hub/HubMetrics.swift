@@ -35,6 +35,8 @@ public struct HubMetrics: Sendable {
     public let ingestLeader: Gauge
     /// Embedded: topics forgotten after `topic_ttl` without an event.
     public let topicsExpired: Counter
+    /// Embedded: topics whose history and last value this process holds.
+    public let topics: Meter
 
     public init(factory: any MetricsFactory) {
         connections = Meter(label: "hub_connections", factory: factory)
@@ -57,6 +59,7 @@ public struct HubMetrics: Sendable {
         ingestLeader = Gauge(label: "hub_ingest_leader", factory: factory)
         ingestTrimmed = Counter(label: "hub_ingest_trimmed_total", factory: factory)
         topicsExpired = Counter(label: "hub_topics_expired_total", factory: factory)
+        topics = Meter(label: "hub_topics", factory: factory)
     }
 
     /// Metrics that go nowhere, for tests that don't look at them.

@@ -68,6 +68,7 @@ public final class LocalEventBus: EventBus {
             let epoch = renewEpochs.load(ordering: .relaxed) ? Self.makeEpoch() : epoch
             let log = TopicLog(capacity: historyLength, epoch: epoch, now: now())
             logs[key] = log
+            metrics.topics.increment()
             return log
         }
     }
@@ -89,7 +90,10 @@ public final class LocalEventBus: EventBus {
                 return idle.count
             }
         }
-        if expired > 0 { metrics.topicsExpired.increment(by: Int64(expired)) }
+        if expired > 0 {
+            metrics.topicsExpired.increment(by: Int64(expired))
+            metrics.topics.decrement(by: Double(expired))
+        }
         return expired
     }
 
@@ -146,6 +150,7 @@ public final class LocalEventBus: EventBus {
                 guard let log = logs.removeValue(forKey: key) else { return }
                 renewEpochs.store(true, ordering: .relaxed)
                 log.retire()
+                metrics.topics.decrement()
             }
         }
         entities.withLock { $0[EntityKey(tenant: tenant, ref: ref)] = nil }

@@ -35,8 +35,10 @@ struct LocalEventBusExpiryTests {
         #expect(bus.expireIdleTopics() == 0)  // op_1 is 59.999 s idle
 
         hands.advance(.milliseconds(1))
+        #expect(metrics.meter("hub_topics") == 2)
         #expect(bus.expireIdleTopics() == 1)  // op_1 is 60 s idle: gone; op_2 30 s
         #expect(metrics.counter("hub_topics_expired_total") == 1)
+        #expect(metrics.meter("hub_topics") == 1)
         #expect(try await bus.lastEvent(idle) == nil)
         #expect(try await bus.history(idle, after: first[0].offset, limit: 10) == .resync(latest: nil))
         #expect(try await bus.lastEvent(busy) == later[0])
@@ -46,6 +48,11 @@ struct LocalEventBusExpiryTests {
         #expect(bus.expireIdleTopics() == 1)
         #expect(try await bus.lastEvent(busy) == nil)
         #expect(metrics.counter("hub_topics_expired_total") == 2)
+        #expect(metrics.meter("hub_topics") == 0)
+        _ = try await bus.publish([draft("operation:op_1:progress")])
+        #expect(metrics.meter("hub_topics") == 1)
+        try await bus.forget(EntityRef(family: "operation", id: "op_1"), tenant: "acme", topics: [try Topic("operation:op_1:progress")])
+        #expect(metrics.meter("hub_topics") == 0)
     }
 
     @Test("a topic that comes back after expiring gets an epoch of its own: its old offsets get resync")
