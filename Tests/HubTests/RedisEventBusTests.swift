@@ -172,16 +172,18 @@ struct RedisEventBusTests {
                 try await server.restart()
                 try await HubTests.withTimeout(10) { try await node.client.waitForConnection() }
                 // The client retries with the same since until the node has it again.
-                let output = try await HubTests.withTimeout(10) {
+                // One try may wait up to `subscribeTimeout` (10 s) for the subscriber
+                // connection to come back and confirm: the bound covers a few of them.
+                let output = try await HubTests.withTimeout(40) {
                     while true {
                         await node.core.subscribe(late, .init(id: "s", topics: [progress], since: since))
-                        let output = try await collectFrames(late, count: 1)
+                        let output = try await collectFrames(late, count: 1, timeout: 20)
                         let reply = try SubscribedReply(output[0])
                         if reply.denied.isEmpty {
                             let rest = 3 - output.count
                             return rest > 0 ? output + (try await collectFrames(late, count: rest)) : output
                         }
-                        #expect(reply.denied.map(\.code) == ["SERVICE_UNAVAILABLE"])
+                        #expect(reply.denied.map(\.code) == ["SERVICE_UNAVAILABLE"], "\(reply.denied.map(\.message))")
                     }
                 }
                 #expect(try SubscribedReply(output[0]).entry(progress)?.recovered == true)

@@ -102,8 +102,10 @@ struct RedisSubscriberTests {
         try await withRedisServer { server in
             let recorder = EventRecorder()
             // Generous margins: the machine may be busy, and only a pause far
-            // longer than the interval must count as a dead connection.
-            let configuration = try server.configuration { $0.connectTimeout = .seconds(2) }
+            // longer than the interval must count as a dead connection. The
+            // connect timeout outlasts the pause (a reconnect during it just
+            // waits) and a slow first handshake on a loaded machine.
+            let configuration = try server.configuration { $0.connectTimeout = .seconds(10) }
             try await withSubscriber(configuration, healthCheckInterval: .milliseconds(500), recorder: recorder) { subscriber async throws in
                 try await subscriber.subscribe(["beat"])
                 #expect(try await recorder.next() == .connected)
