@@ -82,19 +82,24 @@ public final class LocalEventBus: EventBus {
         var expired = 0
         for shard in shards {
             expired += shard.withLock { logs in
-                var idle: [TopicKey] = []
-                for (key, log) in logs where log.retire(ifIdleSince: cutoff) { idle.append(key) }
-                // Under the shard's lock: a log created for one of these keys afterwards sees it.
-                if !idle.isEmpty { renewEpochs.store(true, ordering: .relaxed) }
-                for key in idle { logs[key] = nil }
-                return idle.count
+                Array(logs.keys).count { retire(key: $0, in: &logs, ifIdleSince: cutoff) }
             }
         }
-        if expired > 0 {
-            metrics.topicsExpired.increment(by: Int64(expired))
-            metrics.topics.decrement(by: Double(expired))
-        }
+        if expired > 0 { metrics.topicsExpired.increment(by: Int64(expired)) }
         return expired
+    }
+
+    /// Retires `key`'s log (only when idle since `cutoff`, if given) and takes
+    /// it out of its shard; call under the shard's lock, so that a log created
+    /// for the key afterwards sees `renewEpochs`. True if it did.
+    private func retire(
+        key: TopicKey, in logs: inout [TopicKey: TopicLog], ifIdleSince cutoff: ContinuousClock.Instant? = nil
+    ) -> Bool {
+        guard let log = logs[key], log.retire(ifIdleSince: cutoff) else { return false }
+        renewEpochs.store(true, ordering: .relaxed)
+        logs[key] = nil
+        metrics.topics.decrement()
+        return true
     }
 
     /// How often a sweeper calls `expireIdleTopics()`: a tenth of the TTL,
@@ -106,6 +111,7 @@ public final class LocalEventBus: EventBus {
     public func publish(_ drafts: [EventDraft]) async throws -> [Event] {
         var published: [Event] = []
         published.reserveCapacity(drafts.count)
+        let now = now()
         for draft in drafts {
             if let teamID = draft.teamID, let ref = draft.topic.entity {
                 storeEntity(ref, tenant: draft.tenant, teamID: teamID)
@@ -114,7 +120,7 @@ public final class LocalEventBus: EventBus {
             // `log(create: true)` always returns a log; a retired one is out of the shard, so the next is new.
             var event: Event?
             while event == nil {
-                event = log(key, create: true)!.append(draft, at: now(), deliver: distributor.deliver)
+                event = log(key, create: true)!.append(draft, at: now, deliver: distributor.deliver)
             }
             published.append(event!)
         }
@@ -146,12 +152,7 @@ public final class LocalEventBus: EventBus {
     public func forget(_ ref: EntityRef, tenant: String, topics: [Topic]) async throws {
         for topic in topics {
             let key = TopicKey(tenant: tenant, topic: topic)
-            shard(key).withLock { logs in
-                guard let log = logs.removeValue(forKey: key) else { return }
-                renewEpochs.store(true, ordering: .relaxed)
-                log.retire()
-                metrics.topics.decrement()
-            }
+            _ = shard(key).withLock { logs in retire(key: key, in: &logs) }
         }
         entities.withLock { $0[EntityKey(tenant: tenant, ref: ref)] = nil }
     }

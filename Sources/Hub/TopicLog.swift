@@ -72,17 +72,13 @@ final class TopicLog: Sendable {
         state.withLock { $0.last }
     }
 
-    /// Retires the log when its last event is at or before `cutoff`; true if it did.
-    func retire(ifIdleSince cutoff: ContinuousClock.Instant) -> Bool {
+    /// Retires the log when its last event is at or before `cutoff` (any
+    /// age without one); true if it did.
+    func retire(ifIdleSince cutoff: ContinuousClock.Instant? = nil) -> Bool {
         state.withLock { state in
-            guard state.lastAppend <= cutoff else { return false }
+            if let cutoff, state.lastAppend > cutoff { return false }
             state.retired = true
             return true
         }
-    }
-
-    /// Retires the log whatever its age.
-    func retire() {
-        state.withLock { $0.retired = true }
     }
 }
