@@ -96,6 +96,11 @@ public struct OperationRecord: Sendable, Hashable {
         return topic
     }
 
+    /// The operation as an entity of the hub's directory (`operation:{id}`).
+    public static func entity(_ id: String) -> EntityRef {
+        EntityRef(family: "operation", id: id)
+    }
+
     /// `operation:{id}:progress`, or `nil` when `id` cannot be a topic segment.
     public static func progressTopic(_ id: String) -> Topic? {
         try? Topic("operation:\(id):progress")

@@ -65,7 +65,7 @@ extension OperationService {
     private func forgetTopics(of ref: OperationRef) async {
         guard let topic = OperationRecord.progressTopic(ref.id) else { return }
         do {
-            try await events.forget(EntityRef(family: "operation", id: ref.id), tenant: ref.tenant, topics: [topic])
+            try await events.forget(OperationRecord.entity(ref.id), tenant: ref.tenant, topics: [topic])
         } catch {
             logger.warning(
                 "could not forget a purged operation's topic",

@@ -247,7 +247,7 @@ public final class OperationService: Sendable {
     /// The operation and (when it names a team) its target in the entity directory.
     func recordEntities(_ op: OperationRecord) async throws {
         do {
-            try await events.recordEntity(EntityRef(family: "operation", id: op.id), tenant: op.tenant, teamID: op.teamID)
+            try await events.recordEntity(OperationRecord.entity(op.id), tenant: op.tenant, teamID: op.teamID)
             if let team = op.teamID {
                 try await events.recordEntity(EntityRef(family: op.target.kind, id: op.target.id), tenant: op.tenant, teamID: team)
             }
