@@ -43,10 +43,13 @@ extension OperationService {
         var purged = 0
         while true {
             let refs = try await store.purgeFinished(before: cutoff, limit: 500)
+            // Concurrently (with Redis, pipelined on the client's connections),
+            // and before the wake-ups: whoever learns of a purge finds the topic gone too.
+            await withTaskGroup(of: Void.self) { group in
+                for ref in refs { group.addTask { await self.forgetTopics(of: ref) } }
+            }
             for ref in refs {
                 cache.remove(ref)
-                // Before the wake-up: whoever learns of the purge finds the topic gone too.
-                await forgetTopics(of: ref)
                 notifier.notify(ref)
             }
             purged += refs.count
