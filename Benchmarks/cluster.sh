@@ -18,6 +18,7 @@ BENCH=${HUB_BENCH:-$ROOT/.build/release/hub-bench}
 N=${N:-3000}; MSGS=${MSGS:-300}; RATE=${RATE:-20}; RUNS=${RUNS:-1}
 CONFIGS=${CONFIGS:-embedded,redis-1,redis-3}
 BASE_PORT=${BASE_PORT:-18480}
+NODE_THREADS=${NODE_THREADS:-}
 OUT=${OUT:-$ROOT/Benchmarks/results/cluster-$(date +%Y%m%d-%H%M%S).jsonl}
 for binary in "$HUB" "$BENCH"; do [ -x "$binary" ] || { echo "no $binary: run 'make release' first" >&2; exit 2; }; done
 command -v redis-server >/dev/null || { echo "redis-server is missing (make setup installs it)" >&2; exit 2; }
@@ -43,6 +44,7 @@ start_hubs() {
         local port=$((BASE_PORT + i))
         env HUB_DATA_DIR="$WORK/node$i" HUB_PORT="$port" HUB_JWT_SECRET="$SECRET" HUB_NODE_ID="node$i" \
             HUB_LOG_LEVEL=warning HUB_MAX_CONNECTIONS_PER_USER=1000000 ${url:+HUB_REDIS_URL="$url"} \
+            ${NODE_LOOPS:+HUB_EVENT_LOOP_THREADS="$NODE_LOOPS"} \
             "$HUB" serve > "$WORK/node$i.log" 2>&1 &
         PIDS+=($!); pids+=($!)
     done
@@ -65,7 +67,7 @@ for config in ${CONFIGS//,/ }; do
         case $config in
             embedded) start_hubs 1 "" ; ports=$((BASE_PORT + 1)) ;;
             redis-1)  start_redis; start_hubs 1 "$REDIS_URL"; ports=$((BASE_PORT + 1)) ;;
-            redis-3)  start_redis; start_hubs 3 "$REDIS_URL"; ports="$((BASE_PORT + 1)),$((BASE_PORT + 2)),$((BASE_PORT + 3))" ;;
+            redis-3)  start_redis; NODE_LOOPS=$NODE_THREADS start_hubs 3 "$REDIS_URL"; ports="$((BASE_PORT + 1)),$((BASE_PORT + 2)),$((BASE_PORT + 3))" ;;
             *) echo "unknown configuration $config" >&2; exit 2 ;;
         esac
         TOKEN=$(HUB_DATA_DIR="$WORK/node1" HUB_JWT_SECRET="$SECRET" "$HUB" token --sub bench --tenant bench --role admin \

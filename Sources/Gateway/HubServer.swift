@@ -22,6 +22,8 @@ public struct HubServer: Sendable {
     /// Operations: the store of the deployment (SQLite or Redis), events through the core's bus.
     public let operations: OperationService
     let backends: NodeBackends
+    /// The loops of the HTTP and WebSocket connections (`server.event_loop_threads`).
+    let loops: ServerEventLoops
     let logger: Logger
 
     public static let version = "0.1.0"
@@ -37,8 +39,17 @@ public struct HubServer: Sendable {
         let metrics = HubMetrics(factory: factory)
         let access = AccessControl(extraFamilies: Set(configuration.extraTopicFamilies))
         self.verifier = try await KeyLoader.verifier(configuration, logger: logger)
-        let backends = try await NodeBackends.make(
-            configuration: configuration, access: access, metrics: metrics, operationsClock: operationsClock, logger: logger)
+        let loops = ServerEventLoops(threads: configuration.server.eventLoopThreads)
+        let backends: NodeBackends
+        do {
+            backends = try await NodeBackends.make(
+                configuration: configuration, access: access, metrics: metrics, operationsClock: operationsClock,
+                serverLoops: loops.group, logger: logger)
+        } catch {
+            await loops.shutdown()
+            throw error
+        }
+        self.loops = loops
         self.backends = backends
         self.core = backends.core
         self.operations = backends.operations
@@ -49,6 +60,14 @@ public struct HubServer: Sendable {
 
     /// Where the node keeps its state, for the start-up line.
     public var summary: String { backends.summary }
+
+    /// Event loop threads serving the node's connections.
+    public var eventLoopThreads: Int { loops.count }
+
+    /// The group those threads belong to (shut down when the service group
+    /// of ``makeServiceGroup(signals:onServerRunning:)`` has stopped, unless
+    /// it is NIO's shared one).
+    public var eventLoopGroup: any EventLoopGroup { loops.group }
 
     /// The HTTP + WebSocket application. `onServerRunning` gets the bound port.
     public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
@@ -88,6 +107,7 @@ public struct HubServer: Sendable {
                 address: .hostname(configuration.server.host, port: configuration.server.port), serverName: "operations-hub",
                 backlog: configuration.server.listenBacklog),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            eventLoopGroupProvider: .shared(loops.group),
             logger: logger)
     }
 
@@ -100,8 +120,9 @@ public struct HubServer: Sendable {
         let app = makeApplication(onServerRunning: onServerRunning)
         return ServiceGroup(
             configuration: .init(
-                // Started in this order, stopped in reverse: Redis goes away after the HTTP server.
-                services: backends.services.map { .init(service: $0) } + [
+                // Started in this order, stopped in reverse: Redis goes away after the HTTP server, the
+                // server's event loops after everything else.
+                services: [.init(service: loops)] + backends.services.map { .init(service: $0) } + [
                     .init(service: ExpirySweeper(registry: core.registry)),
                     .init(service: HeartbeatMonitor(operations: operations)),
                     .init(service: RetentionSweeper(operations: operations)),

@@ -29,7 +29,7 @@ struct NodeBackends: Sendable {
 
     static func make(
         configuration: HubConfiguration, access: AccessControl, metrics: HubMetrics, operationsClock: any OperationClock,
-        logger: Logger
+        serverLoops: any EventLoopGroup, logger: Logger
     ) async throws -> NodeBackends {
         guard let url = configuration.redisURL else {
             let distributor = Distributor(index: SubscriptionIndex(), metrics: metrics)
@@ -40,7 +40,7 @@ struct NodeBackends: Sendable {
             let store = try SQLiteOperationStore(dataDirectory: configuration.dataDir)
             let operations = OperationService(
                 store: store, events: BusOperationEventSink(bus: core.bus), clock: operationsClock,
-                settings: configuration.operations, logger: logger)
+                settings: configuration.operations, timerLoops: serverLoops, logger: logger)
             try await operations.restoreEntityDirectory()
             return NodeBackends(
                 mode: .embedded, core: core, operations: operations,
@@ -49,12 +49,12 @@ struct NodeBackends: Sendable {
         }
         return try distributed(
             url: url, configuration: configuration, access: access, metrics: metrics, operationsClock: operationsClock,
-            logger: logger)
+            serverLoops: serverLoops, logger: logger)
     }
 
     private static func distributed(
         url: String, configuration: HubConfiguration, access: AccessControl, metrics: HubMetrics,
-        operationsClock: any OperationClock, logger: Logger
+        operationsClock: any OperationClock, serverLoops: any EventLoopGroup, logger: Logger
     ) throws -> NodeBackends {
         var redis = try RedisConfiguration(url: url)
         redis.poolSize = configuration.redisPoolSize
@@ -80,7 +80,7 @@ struct NodeBackends: Sendable {
             writeLockWait: .seconds(configuration.operations.writeLockWaitSeconds))
         let operations = OperationService(
             store: store, events: BusOperationEventSink(bus: bus), clock: operationsClock, settings: configuration.operations,
-            logger: logger)
+            timerLoops: serverLoops, logger: logger)
         // Long-polls on this node wake when another node changes the operation.
         let listener = try RedisOperationChangeListener(
             store: store, operations: operations, configuration: redis, eventLoopGroup: redisLoops.group, logger: logger)

@@ -20,6 +20,7 @@ struct ConfigurationTests {
               port: 9000
               max_body_bytes: 2048
               listen_backlog: 512
+              event_loop_threads: 3
             data_dir: /tmp/x
             allowed_origins: [https://a.example]
             limits:
@@ -35,6 +36,9 @@ struct ConfigurationTests {
         #expect(configuration.server.listenBacklog == 512)
         #expect(try HubConfiguration.load(file: nil, environment: [:]).server.listenBacklog == 4096)
         #expect(try HubConfiguration.load(file: nil, environment: ["HUB_LISTEN_BACKLOG": "64"]).server.listenBacklog == 64)
+        #expect(configuration.server.eventLoopThreads == 3)
+        #expect(try HubConfiguration.load(file: nil, environment: [:]).server.eventLoopThreads == nil)
+        #expect(try HubConfiguration.load(file: path, environment: ["HUB_EVENT_LOOP_THREADS": "1"]).server.eventLoopThreads == 1)
         #expect(configuration.dataDir == "/tmp/x")
         #expect(configuration.limits.sendQueueLength == 64)
         #expect(configuration.limits.historyLength == 20)
@@ -46,9 +50,20 @@ struct ConfigurationTests {
         ["HUB_PORT": "eighty"], ["HUB_PORT": "70000"], ["HUB_SEND_QUEUE_LENGTH": "0"], ["HUB_JWT_SECRET": "short"],
         ["HUB_WS_COMPRESSION": "maybe"], ["HUB_LOG_FORMAT": "xml"],
         ["HUB_LISTEN_BACKLOG": "0"], ["HUB_LISTEN_BACKLOG": "many"],
+        ["HUB_EVENT_LOOP_THREADS": "0"], ["HUB_EVENT_LOOP_THREADS": "1025"], ["HUB_EVENT_LOOP_THREADS": "two"],
     ])
     func badValuesAreRefusedWithTheirName(environment: [String: String]) throws {
         #expect(throws: ConfigurationError.self) { try HubConfiguration.load(file: nil, environment: environment) }
+    }
+
+    @Test func eventLoopThreadsAcceptOneToTheLimit() throws {
+        for threads in [1, 1024] {
+            let configuration = try HubConfiguration.load(file: nil, environment: ["HUB_EVENT_LOOP_THREADS": String(threads)])
+            #expect(configuration.server.eventLoopThreads == threads)
+        }
+        #expect(throws: ConfigurationError("server.event_loop_threads must be 1–1024, got 1025")) {
+            try HubConfiguration.load(file: nil, environment: ["HUB_EVENT_LOOP_THREADS": "1025"])
+        }
     }
 
     @Test func unreadableOrInvalidFileIsAnError() throws {

@@ -8,6 +8,7 @@ struct FileConfiguration: Decodable {
         var max_body_bytes: Int?
         var drain_seconds: Int?
         var listen_backlog: Int?
+        var event_loop_threads: Int?
     }
 
     struct Auth: Decodable {
@@ -65,6 +66,7 @@ struct FileConfiguration: Decodable {
             if let v = s.max_body_bytes { c.server.maxBodyBytes = v }
             if let v = s.drain_seconds { c.server.drainSeconds = v }
             if let v = s.listen_backlog { c.server.listenBacklog = v }
+            if let v = s.event_loop_threads { c.server.eventLoopThreads = v }
         }
         if let v = data_dir { c.dataDir = v }
         if let v = redis_url { c.redisURL = v }

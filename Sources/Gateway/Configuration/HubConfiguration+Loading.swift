@@ -57,6 +57,7 @@ extension HubConfiguration {
         if let v = try int("HUB_MAX_BODY_BYTES") { server.maxBodyBytes = v }
         if let v = try int("HUB_DRAIN_SECONDS") { server.drainSeconds = v }
         if let v = try int("HUB_LISTEN_BACKLOG") { server.listenBacklog = v }
+        if let v = try int("HUB_EVENT_LOOP_THREADS") { server.eventLoopThreads = v }
         if let v = env["HUB_DATA_DIR"] { dataDir = v }
         if let v = env["HUB_REDIS_URL"], !v.isEmpty { redisURL = v }
         if let v = try int("HUB_REDIS_POOL_SIZE") { redisPoolSize = v }
@@ -105,6 +106,9 @@ extension HubConfiguration {
         guard (0...65535).contains(server.port) else { throw ConfigurationError("port must be 0–65535") }
         try positive(server.maxBodyBytes, "max_body_bytes")
         try positive(server.listenBacklog, "server.listen_backlog")
+        if let threads = server.eventLoopThreads, !(1...1024).contains(threads) {
+            throw ConfigurationError("server.event_loop_threads must be 1–1024, got \(threads)")
+        }
         try positive(auth.tokenCacheSeconds, "auth.token_cache_seconds")
         if auth.tokenCacheSize < 0 { throw ConfigurationError("auth.token_cache_size must be 0 (off) or more, got \(auth.tokenCacheSize)") }
         try positive(limits.maxMessageBytes, "limits.max_message_bytes")

@@ -53,6 +53,10 @@ public struct HubConfiguration: Sendable, Equatable {
         /// backlog; Linux caps it at `net.core.somaxconn`). A burst of connects
         /// beyond it has SYNs dropped and retried a second later.
         public var listenBacklog = 4096
+        /// Event loop threads that serve HTTP and WebSocket connections; nil:
+        /// one per core (NIO's shared group). Set it lower when several nodes,
+        /// Redis or other busy processes share the machine's cores.
+        public var eventLoopThreads: Int?
     }
 
     public struct Auth: Sendable, Equatable {

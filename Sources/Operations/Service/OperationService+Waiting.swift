@@ -1,5 +1,5 @@
 import Foundation
-import NIOPosix
+import NIOCore
 import Synchronization
 
 extension OperationService {
@@ -13,7 +13,7 @@ extension OperationService {
         let started = Mutex<ChangeWait?>(nil)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<OperationRecord?, any Error>) in
-                let wait = awaitChange(ref, from: version, until: deadline, timerLoop: MultiThreadedEventLoopGroup.singleton.any()) {
+                let wait = awaitChange(ref, from: version, until: deadline, timerLoop: timerLoops.any()) {
                     continuation.resume(with: $0)
                 }
                 started.withLock { $0 = wait }

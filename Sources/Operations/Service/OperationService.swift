@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import Protocol
 
 /// The operations capability without HTTP: creates, changes and reads
@@ -27,12 +29,16 @@ public final class OperationService: Sendable {
     let notifier = ChangeNotifier()
     /// Reads served from memory (off for a shared store: see ``OperationCache``).
     let cache: OperationCache
+    /// Where the deadlines of ``waitForChange(_:from:seconds:)`` are timed.
+    let timerLoops: any EventLoopGroup
 
     public init(
         store: any OperationStore, events: any OperationEventSink, clock: any OperationClock = SystemClock(),
-        settings: OperationSettings = OperationSettings(), logger: Logger
+        settings: OperationSettings = OperationSettings(), timerLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
     ) {
         self.store = store
+        self.timerLoops = timerLoops
         self.events = events
         self.clock = clock
         self.settings = settings
