@@ -55,17 +55,8 @@ extension RedisSubscriber {
         }
     }
 
-    /// Runs one connection until it breaks; returns why it ended. The session
-    /// runs on the connection's event loop: a message is read, decoded and
-    /// handed to `onEvent` in the loop pass that received it, without waking
-    /// a thread of the cooperative pool per message.
+    /// Runs one connection until it breaks; returns why it ended.
     private func session(on channel: NIOAsyncChannel<RESPValue, RedisCommand>) async -> RedisError {
-        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop)) {
-            await serve(channel)
-        }
-    }
-
-    private func serve(_ channel: NIOAsyncChannel<RESPValue, RedisCommand>) async -> RedisError {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 let (commands, writer) = AsyncStream.makeStream(of: RedisCommand.self)

@@ -1,8 +1,6 @@
 import HubTesting
 import NIOCore
-import NIOPosix
 import ServiceLifecycle
-import Synchronization
 import Testing
 
 @testable import Redis
@@ -48,35 +46,6 @@ struct RedisSubscriberTests {
                 }
             }
         }
-    }
-
-    @Test("a message reaches onEvent on the connection's event loop, not a thread woken for it")
-    func messagesAreHandledOnTheConnectionsLoop() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let loop = group.next()
-        let onLoop = Mutex<[Bool]>([])
-        let recorder = EventRecorder()
-        try await withRedisServer { server in
-            try await withConnection(server) { publisher async throws in
-                let subscriber = try RedisSubscriber(configuration: try server.configuration(), eventLoopGroup: group, logger: testLogger) {
-                    event in
-                    if case .message = event { onLoop.withLock { $0.append(loop.inEventLoop) } }
-                    recorder.record(event)
-                }
-                try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    tasks.addTask { try await subscriber.run() }
-                    defer { tasks.cancelAll() }
-                    try await subscriber.subscribe(["alpha"])
-                    #expect(try await recorder.next() == .connected)
-                    _ = try await publisher.send(["PUBLISH", "alpha", "one"])
-                    _ = try await publisher.send(["PUBLISH", "alpha", "two"])
-                    #expect(try await recorder.nextMessage().payload == ByteBuffer(string: "one"))
-                    #expect(try await recorder.nextMessage().payload == ByteBuffer(string: "two"))
-                    #expect(onLoop.withLock { $0 } == [true, true])
-                }
-            }
-        }
-        try await group.shutdownGracefully()
     }
 
     @Test func manyConcurrentSubscribesAreEachConfirmed() async throws {
