@@ -8,6 +8,7 @@
 #   Benchmarks/cluster.sh                               # N=3000, 300 events at 20/s (60,000 frames/s)
 #   N=1000 MSGS=300 RATE=20 Benchmarks/cluster.sh
 #   CONFIGS=embedded,redis-3 RUNS=3 Benchmarks/cluster.sh
+#   CONFIGS=embedded,redis-3,redis-3:1 RUNS=3 Benchmarks/cluster.sh   # :1 = one event loop thread per hub
 # Environment: N, MSGS, RATE (0 = unthrottled), RUNS (per configuration, default 1), CONFIGS,
 #   BASE_PORT (18480: hubs on BASE_PORT+1…+3), OUT (JSON lines; default Benchmarks/results/cluster-*.jsonl).
 # Extra arguments go to every hub-bench run.
@@ -18,7 +19,6 @@ BENCH=${HUB_BENCH:-$ROOT/.build/release/hub-bench}
 N=${N:-3000}; MSGS=${MSGS:-300}; RATE=${RATE:-20}; RUNS=${RUNS:-1}
 CONFIGS=${CONFIGS:-embedded,redis-1,redis-3}
 BASE_PORT=${BASE_PORT:-18480}
-NODE_THREADS=${NODE_THREADS:-}
 OUT=${OUT:-$ROOT/Benchmarks/results/cluster-$(date +%Y%m%d-%H%M%S).jsonl}
 for binary in "$HUB" "$BENCH"; do [ -x "$binary" ] || { echo "no $binary: run 'make release' first" >&2; exit 2; }; done
 command -v redis-server >/dev/null || { echo "redis-server is missing (make setup installs it)" >&2; exit 2; }
@@ -62,12 +62,15 @@ start_redis() {
 }
 
 status=0
-for config in ${CONFIGS//,/ }; do
-    for run in $(seq 1 "$RUNS"); do
-        case $config in
+# Round by round (every configuration once, then again), so that drift on the machine spreads over all of them.
+for run in $(seq 1 "$RUNS"); do
+    for config in ${CONFIGS//,/ }; do
+        # CONFIG:T runs each of its hubs with T event loop threads (HUB_EVENT_LOOP_THREADS).
+        NODE_LOOPS=; [[ $config == *:* ]] && NODE_LOOPS=${config#*:}
+        case ${config%%:*} in
             embedded) start_hubs 1 "" ; ports=$((BASE_PORT + 1)) ;;
             redis-1)  start_redis; start_hubs 1 "$REDIS_URL"; ports=$((BASE_PORT + 1)) ;;
-            redis-3)  start_redis; NODE_LOOPS=$NODE_THREADS start_hubs 3 "$REDIS_URL"; ports="$((BASE_PORT + 1)),$((BASE_PORT + 2)),$((BASE_PORT + 3))" ;;
+            redis-3)  start_redis; start_hubs 3 "$REDIS_URL"; ports="$((BASE_PORT + 1)),$((BASE_PORT + 2)),$((BASE_PORT + 3))" ;;
             *) echo "unknown configuration $config" >&2; exit 2 ;;
         esac
         TOKEN=$(HUB_DATA_DIR="$WORK/node1" HUB_JWT_SECRET="$SECRET" "$HUB" token --sub bench --tenant bench --role admin \
@@ -90,5 +93,12 @@ for r in rows:
     print(f"| {r['config']} | {r['run']} | {f(r.get('delivered_per_s'))} | {f(r.get('latency_p50_us'), 1000)} | "
           f"{f(r.get('latency_p99_us'), 1000)} | {f(r.get('latency_p999_us'), 1000)} | {f(r.get('latency_max_us'), 1000)} | "
           f"{f(r.get('lost'))} | {f(r.get('hub_cpu_pct'))} | {f(r.get('hub_cpu_us_per_delivery'))} |")
+from statistics import median
+configs = list(dict.fromkeys(r["config"] for r in rows))
+p99 = {c: median(r["latency_p99_us"] / 1000 for r in rows if r["config"] == c and r.get("latency_p99_us") is not None) for c in configs}
+print("\n| config | median p99 ms | over embedded |\n|---|---|---|")
+for c in configs:
+    over = f"{p99[c] - p99['embedded']:+.2f} ms" if "embedded" in p99 else "-"
+    print(f"| {c} | {p99[c]:.2f} | {over} |")
 PY
 exit $status
