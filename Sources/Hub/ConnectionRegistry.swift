@@ -73,6 +73,11 @@ public final class ConnectionRegistry: Sendable {
         state.withLock { $0.sessions.count }
     }
 
+    /// The sessions registered now (a snapshot).
+    var sessions: [Session] {
+        state.withLock { Array($0.sessions.values) }
+    }
+
     public var isDraining: Bool {
         state.withLock { $0.draining }
     }

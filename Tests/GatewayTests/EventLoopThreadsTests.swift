@@ -1,9 +1,11 @@
 import Foundation
-import Gateway
 import HubTesting
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import Gateway
+@testable import Hub
 
 @Suite("Event loop threads")
 struct EventLoopThreadsTests {
@@ -17,6 +19,10 @@ struct EventLoopThreadsTests {
             let offset = try await hub.publish("application:app_1:status", data: #"{"status":"running"}"#)
             let event = try await probe.next(type: "event")
             #expect(event["offset"] as? String == offset)
+            // The WebSocket's session is served by the node's one loop.
+            let loops = hub.server.core.registry.sessions.compactMap { ($0.executor as? DrainBatcher)?.loop }
+            #expect(loops.count == 1)
+            #expect(loops.first === hub.server.eventLoopGroup.next())
             // The loop's thread, as Linux names it ("<pid>/task/<tid>").
             let thread = try await hub.server.eventLoopGroup.next().submit {
                 try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")
