@@ -23,7 +23,7 @@ public struct HubServer: Sendable {
     public let operations: OperationService
     let backends: NodeBackends
     /// The loops of the HTTP and WebSocket connections (`server.event_loop_threads`).
-    let loops: ServerEventLoops
+    let loops: EventLoopService
     let logger: Logger
 
     public static let version = "0.1.0"
@@ -39,7 +39,7 @@ public struct HubServer: Sendable {
         let metrics = HubMetrics(factory: factory)
         let access = AccessControl(extraFamilies: Set(configuration.extraTopicFamilies))
         self.verifier = try await KeyLoader.verifier(configuration, logger: logger)
-        let loops = ServerEventLoops(threads: configuration.server.eventLoopThreads)
+        let loops = EventLoopService(threads: configuration.server.eventLoopThreads)
         let backends: NodeBackends
         do {
             backends = try await NodeBackends.make(
@@ -58,8 +58,10 @@ public struct HubServer: Sendable {
     /// `embedded` or `distributed`.
     public var mode: String { backends.mode.rawValue }
 
-    /// Where the node keeps its state, for the start-up line.
-    public var summary: String { backends.summary }
+    /// Where the node keeps its state and how many threads serve it, for the start-up line.
+    public var summary: String {
+        "\(backends.summary), \(eventLoopThreads) event loop thread\(eventLoopThreads == 1 ? "" : "s")"
+    }
 
     /// Event loop threads serving the node's connections.
     public var eventLoopThreads: Int { loops.count }

@@ -62,7 +62,7 @@ struct NodeBackends: Sendable {
         // Redis I/O runs on a thread of its own: on the server's loops a reply
         // (a publish's, a history read's) would wait behind every fan-out task
         // queued there, and a busy node would publish at the pace of its fan-out.
-        let redisLoops = RedisEventLoops()
+        let redisLoops = EventLoopService(threads: 1)
         let client = try RedisClient(configuration: redis, eventLoopGroup: redisLoops.group, logger: logger)
         let distributor = Distributor(index: SubscriptionIndex(), metrics: metrics)
         let bus = try RedisEventBus(
@@ -92,17 +92,5 @@ struct NodeBackends: Sendable {
             services: [redisLoops, client, bus.subscriber, bus, listener, ingest],
             redisReady: { client.isConnected && bus.subscriber.isConnected },
             summary: "distributed mode, node \(configuration.nodeID), Redis \(redis.host):\(redis.port)")
-    }
-}
-
-/// The event loop thread of a node's Redis connections, as a service: it
-/// starts first and, stopped last (services stop in reverse order), shuts the
-/// thread down once every Redis connection is closed.
-final class RedisEventLoops: Service {
-    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try await group.shutdownGracefully()
     }
 }

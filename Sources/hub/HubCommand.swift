@@ -39,7 +39,7 @@ struct Serve: AsyncParsableCommand {
         FileLimits.raiseOpenFileLimit()
         let server = try await HubServer(configuration: configuration, logger: logger)
         let host = configuration.server.host
-        let summary = "\(server.summary), \(server.eventLoopThreads) event loop thread\(server.eventLoopThreads == 1 ? "" : "s")"
+        let summary = server.summary
         let group = server.makeServiceGroup { port in
             print("hub \(HubServer.version) listening on http://\(host):\(port) (\(summary))")
             print("  get a token:  hub token --sub alice --tenant acme --role admin")

@@ -2,16 +2,18 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The event loops that serve a node's HTTP and WebSocket connections (and
-/// time its long-polls), as a service: started first and stopped last
-/// (services stop in reverse order), it shuts down a group of its own once
-/// the server and everything that runs on it have stopped.
+/// Event loops as a service: placed before the services that run on them, it
+/// is stopped after them (services stop in reverse order) and then shuts
+/// down a group of its own, also when the node fails to start (`shutdown()`).
+///
+/// A node has two: the loops of its HTTP and WebSocket connections (which
+/// also time its long-polls) and the one thread of its Redis I/O.
 ///
 /// Without `threads` it lends NIO's shared group, one loop per core, which
-/// nobody shuts down. With `threads` (`server.event_loop_threads`) the node
-/// gets a group of exactly that many loops: what an operator wants when
-/// several nodes, Redis or other busy processes share the machine's cores.
-final class ServerEventLoops: Service {
+/// nobody shuts down. With `threads` (`server.event_loop_threads` for the
+/// server) the group has exactly that many loops: what an operator wants
+/// when several nodes, Redis or other busy processes share the machine's cores.
+final class EventLoopService: Service {
     let group: any EventLoopGroup
     private let owned: MultiThreadedEventLoopGroup?
 
@@ -34,7 +36,7 @@ final class ServerEventLoops: Service {
         await shutdown()
     }
 
-    /// Stops a group of its own (also when the node fails to start).
+    /// Stops a group of its own.
     func shutdown() async {
         try? await owned?.shutdownGracefully()
     }
