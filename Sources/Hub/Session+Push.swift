@@ -7,10 +7,16 @@ import Synchronization
 /// the transport takes it with `take()`), and the transport drains it
 /// synchronously. A session is either pulled with `next()` or pushed, never both.
 extension Session {
-    /// Switches the session to push mode.
-    public func attach(wake: @escaping @Sendable () -> Void) {
+    /// Switches the session to push mode. `direct`, when given, is offered
+    /// each live event frame that finds nothing queued, on the session's
+    /// executor: it writes the frame at once (`true`) or refuses it (`false`:
+    /// the socket is full, or the executor is batching), and then the frame
+    /// is queued and `wake` called as without it.
+    public func attach(wake: @escaping @Sendable () -> Void, direct: (@Sendable (ByteBuffer) -> Bool)? = nil) {
+        precondition(direct == nil || executor != nil, "a direct write runs on the session's executor")
         let fire = state.withLock { state -> Bool in
             state.wake = wake
+            state.direct = direct
             let ready = !state.queue.isEmpty || (state.closing != nil && !state.closeTaken)
             state.wakePending = ready
             return ready

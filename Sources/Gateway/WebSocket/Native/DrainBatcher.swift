@@ -95,6 +95,15 @@ final class DrainBatcher: SessionExecutor {
         if submit { loop.execute { self.run() } }
     }
 
+    /// Writes `frame` to `handler`'s socket at once, when called on the loop
+    /// outside a batch of several works (a batch gives each session all its
+    /// frames in one write instead, see the type's comment); `false` when
+    /// not, or when the socket does not take it now.
+    func writeNow(_ handler: NIOLoopBound<WebSocketSessionHandler>, _ frame: ByteBuffer) -> Bool {
+        guard loop.inEventLoop, deferred.value == nil else { return false }
+        return handler.value.writeNow(frame)
+    }
+
     /// On the loop: drains every session woken so far.
     private func run() {
         var batch = spare.value

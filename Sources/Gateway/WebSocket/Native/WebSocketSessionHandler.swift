@@ -84,7 +84,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let bound = NIOLoopBound(self, eventLoop: loop)
         let batcher = self.batcher
         precondition(batcher.loop === loop, "a session handler is drained by its own loop's batcher")
-        session.attach { batcher.schedule(bound) }
+        session.attach(wake: { batcher.schedule(bound) }, direct: { batcher.writeNow(bound, $0) })
         let interval = TimeAmount.seconds(Int64(configuration.websocket.heartbeatIntervalSeconds))
         heartbeat = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in bound.value.beat() }
     }
@@ -231,14 +231,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let close = session.take(swapping: &outgoing)
         let wrote = !outgoing.isEmpty
         let allocator = context.channel.allocator
-        let minimum = configuration.websocket.compressionMinBytes
-        for frame in outgoing {
-            if let deflate, frame.readableBytes >= minimum {
-                raw.write(batcher.frames.value.compressedTextFrame(frame, windowBits: deflate.serverWindowBits, allocator: allocator))
-            } else {
-                raw.write(batcher.frames.value.textFrame(frame, allocator: allocator))
-            }
-        }
+        for frame in outgoing { write(frame, allocator: allocator) }
         if outgoing.capacity > 64 {
             outgoing = CircularBuffer(initialCapacity: 4)
         } else {
@@ -248,6 +241,25 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
             sendClose(context, code: close.code, reason: close.reason, before: close.finalFrame)
         } else if wrote {
             raw.flush()
+        }
+    }
+
+    /// A live event frame that found the session's queue empty, written at
+    /// once (see `Session.attach`): `false` when the socket is full or the
+    /// connection is closing, and the session queues it instead.
+    func writeNow(_ frame: ByteBuffer) -> Bool {
+        guard let context, session != nil, !closeSent, context.channel.isWritable else { return false }
+        write(frame, allocator: context.channel.allocator)
+        raw.flush()
+        return true
+    }
+
+    /// Writes one message as a text frame, compressed when negotiated and large enough.
+    private func write(_ frame: ByteBuffer, allocator: ByteBufferAllocator) {
+        if let deflate, frame.readableBytes >= configuration.websocket.compressionMinBytes {
+            raw.write(batcher.frames.value.compressedTextFrame(frame, windowBits: deflate.serverWindowBits, allocator: allocator))
+        } else {
+            raw.write(batcher.frames.value.textFrame(frame, allocator: allocator))
         }
     }
 
