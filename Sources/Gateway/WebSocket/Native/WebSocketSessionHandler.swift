@@ -35,6 +35,17 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var heartbeat: RepeatedTask?
     /// Swapped with the session's queue on every drain (no allocation per drain).
     private var outgoing = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    /// The channel's writability as its last change said (NIO reports a change
+    /// synchronously, from the write or flush that causes it) and its
+    /// allocator: a delivery reads them here, in the handler it touches
+    /// anyway, instead of in the channel's separate atomic.
+    private var writable = false
+    private var allocator = ByteBufferAllocator()
+    /// The channel's core, where the pipeline's head hands every write: event
+    /// frames are written here directly (the bytes are framed already, see
+    /// `RawFrameWriter`), so that a delivery to a cold connection does not
+    /// also touch the writer and two handler contexts on its way.
+    private var channelCore: (any ChannelCore)?
 
     init(
         core: RealtimeCore, verifier: TokenVerifier, configuration: HubConfiguration, identity: Identity?,
@@ -56,6 +67,9 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        writable = context.channel.isWritable
+        allocator = context.channel.allocator
+        channelCore = context.channel._channelCore
         guard let identity else {
             let failure = failure
             let code: ErrorCode = failure == .expired ? .tokenExpired : .unauthorized
@@ -102,6 +116,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func finish() {
         heartbeat?.cancel()
         heartbeat = nil
+        channelCore = nil
         inbox.stop()
         if let session {
             self.session = nil
@@ -220,18 +235,18 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: Writing
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { drain() }
+        writable = context.channel.isWritable
+        if writable { drain() }
         context.fireChannelWritabilityChanged()
     }
 
     /// Writes what the session has, while the socket takes it.
     func drain() {
         guard let context, let session, !closeSent else { return }
-        guard context.channel.isWritable || session.isClosing else { return }
+        guard writable || session.isClosing else { return }
         let close = session.take(swapping: &outgoing)
         let wrote = !outgoing.isEmpty
-        let allocator = context.channel.allocator
-        for frame in outgoing { write(frame, allocator: allocator) }
+        for frame in outgoing { raw.write(framed(frame)) }
         if outgoing.capacity > 64 {
             outgoing = CircularBuffer(initialCapacity: 4)
         } else {
@@ -248,19 +263,18 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// once (see `Session.attach`): `false` when the socket is full or the
     /// connection is closing, and the session queues it instead.
     func writeNow(_ frame: ByteBuffer) -> Bool {
-        guard let context, session != nil, !closeSent, context.channel.isWritable else { return false }
-        write(frame, allocator: context.channel.allocator)
-        raw.flush()
+        guard let channelCore, session != nil, !closeSent, writable else { return false }
+        channelCore.write0(NIOAny(framed(frame)), promise: nil)
+        channelCore.flush0()
         return true
     }
 
-    /// Writes one message as a text frame, compressed when negotiated and large enough.
-    private func write(_ frame: ByteBuffer, allocator: ByteBufferAllocator) {
+    /// One message as a text frame (from the loop's cache), compressed when negotiated and large enough.
+    private func framed(_ frame: ByteBuffer) -> ByteBuffer {
         if let deflate, frame.readableBytes >= configuration.websocket.compressionMinBytes {
-            raw.write(batcher.frames.value.compressedTextFrame(frame, windowBits: deflate.serverWindowBits, allocator: allocator))
-        } else {
-            raw.write(batcher.frames.value.textFrame(frame, allocator: allocator))
+            return batcher.frames.value.compressedTextFrame(frame, windowBits: deflate.serverWindowBits, allocator: allocator)
         }
+        return batcher.frames.value.textFrame(frame, allocator: allocator)
     }
 
     /// How long the peer has to answer a close frame once it is on the wire.
