@@ -131,17 +131,8 @@ public final class Session: Sendable {
             }
             return Self.enqueue(frame, into: &state, limit: queueLimit, directly: true)
         }
-        if let resume, !resume.run() { return queueNow(frame) }
-        return result
-    }
-
-    /// Queues `frame` for the transport's next drain (a direct write was refused).
-    private func queueNow(_ frame: ByteBuffer) -> DeliveryResult {
-        let (result, resume) = state.withLock { state -> (DeliveryResult, Resume?) in
-            guard state.closing == nil else { return (.discarded, nil) }
-            return Self.enqueue(frame, into: &state, limit: queueLimit, directly: false)
-        }
-        resume?.run()
+        // A refused direct write: queue the frame for the transport's next drain.
+        if let resume, !resume.run() { return sendNow(frame) }
         return result
     }
 
