@@ -93,11 +93,11 @@ extension Session {
             // history length, and do not count against the live frames that follow.
             if let waiter = state.waiter, state.queue.isEmpty {
                 state.waiter = nil
-                return Resume(waiter: waiter, output: .frames(out))
+                return Resume.writer(waiter, .frames(out))
             }
             state.queue.append(contentsOf: out)
             state.catchupAllowance += out.count
-            return Self.needsWake(&state).map(Resume.init(wake:))
+            return Self.needsWake(&state).map(Resume.wake)
         }
         resume?.run()
     }

@@ -162,35 +162,21 @@ public final class Session: Sendable {
         send(ByteBuffer(bytes: message.encoded()))
     }
 
-    /// A waiting writer (pull mode), the wake hook or a direct write (push
-    /// mode) to run once the lock is released.
-    struct Resume {
-        var waiter: CheckedContinuation<Output?, Never>?
-        var output: Output?
-        var wake: (@Sendable () -> Void)?
-        var direct: (@Sendable (ByteBuffer) -> Bool)?
-        var frame: ByteBuffer?
-
-        init(waiter: CheckedContinuation<Output?, Never>, output: Output) {
-            self.waiter = waiter
-            self.output = output
-        }
-
-        init(wake: @escaping @Sendable () -> Void) {
-            self.wake = wake
-        }
-
-        init(direct: @escaping @Sendable (ByteBuffer) -> Bool, frame: ByteBuffer) {
-            self.direct = direct
-            self.frame = frame
-        }
+    /// What to run once the lock is released: resume a waiting writer (pull
+    /// mode), call the wake hook or write a frame directly (push mode).
+    enum Resume {
+        case writer(CheckedContinuation<Output?, Never>, Output)
+        case wake(@Sendable () -> Void)
+        case direct(@Sendable (ByteBuffer) -> Bool, ByteBuffer)
 
         /// `false` only when the transport refused a direct write: the frame must be queued.
         @discardableResult
         func run() -> Bool {
-            if let waiter { waiter.resume(returning: output) }
-            wake?()
-            if let direct, let frame { return direct(frame) }
+            switch self {
+            case .writer(let waiter, let output): waiter.resume(returning: output)
+            case .wake(let wake): wake()
+            case .direct(let write, let frame): return write(frame)
+            }
             return true
         }
     }
@@ -213,10 +199,10 @@ public final class Session: Sendable {
             state.closing = request
             state.pending.removeAll()
             state.pendingFrames = 0
-            guard let waiter = state.waiter else { return Self.needsWake(&state).map(Resume.init(wake:)) }
+            guard let waiter = state.waiter else { return Self.needsWake(&state).map(Resume.wake) }
             state.waiter = nil
             state.closeTaken = true
-            return Resume(waiter: waiter, output: .close(request))
+            return Resume.writer(waiter, .close(request))
         }
         resume?.run()
     }
@@ -269,14 +255,14 @@ public final class Session: Sendable {
         if let waiter = state.waiter {
             // A waiting writer means the queue is empty: hand the frame over directly.
             state.waiter = nil
-            return (.queued, Resume(waiter: waiter, output: .frames([frame])))
+            return (.queued, Resume.writer(waiter, .frames([frame])))
         }
         if directly, !state.wakePending, state.queue.isEmpty, let direct = state.direct {
-            return (.queued, Resume(direct: direct, frame: frame))
+            return (.queued, Resume.direct(direct, frame))
         }
         guard state.queue.count < limit + state.catchupAllowance else { return (.overflowed, overflow(&state)) }
         state.queue.append(frame)
-        return (.queued, needsWake(&state).map(Resume.init(wake:)))
+        return (.queued, needsWake(&state).map(Resume.wake))
     }
 
     private static func overflow(_ state: inout State) -> Resume? {
@@ -288,7 +274,7 @@ public final class Session: Sendable {
         guard let waiter = state.waiter else { return overflowWake(&state) }
         state.waiter = nil
         state.closeTaken = true
-        return Resume(waiter: waiter, output: .close(request))
+        return Resume.writer(waiter, .close(request))
     }
 
     // In push mode an overflow wakes the transport even when a wake is pending:
@@ -296,6 +282,6 @@ public final class Session: Sendable {
     private static func overflowWake(_ state: inout State) -> Resume? {
         guard let wake = state.wake else { return nil }
         state.wakePending = true
-        return Resume(wake: wake)
+        return Resume.wake(wake)
     }
 }

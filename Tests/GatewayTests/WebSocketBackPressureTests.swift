@@ -17,14 +17,8 @@ struct WebSocketBackPressureTests {
             let probe = try await connect(hub)
             _ = try await subscribe(probe, [topic])
             await probe.pauseReading()
-            let pad = String(repeating: "x", count: 60_000)
-            let token = try await hub.token(sub: "publisher")
             let count = 200  // 12 MB: far more than the socket buffers hold
-            for chunk in stride(from: 0, to: count, by: 10) {
-                let events = (chunk..<chunk + 10).map { #"{"topic":"\#(topic)","event":"blob","data":{"n":\#($0),"pad":"\#(pad)"}}"# }
-                let result = try await hub.request(.post, "/api/v1/events", token: token, json: #"{"events":["# + events.joined(separator: ",") + "]}")
-                #expect(result.status == 200)
-            }
+            try await publishBlobs(hub, topic: topic, count: count)
             await probe.resumeReading()
             var received: [Int] = []
             while received.count < count {
@@ -33,11 +27,23 @@ struct WebSocketBackPressureTests {
             }
             #expect(received == Array(0..<count))
             // Live again: the next event arrives on its own, right behind the backlog.
-            let result = try await hub.request(
-                .post, "/api/v1/events", token: token, json: #"{"topic":"\#(topic)","event":"small","data":{"n":\#(count)}}"#)
+            let token = try await hub.token(sub: "publisher")
+            let small = #"{"topic":"\#(topic)","event":"small","data":{"n":\#(count)}}"#
+            let result = try await hub.request(.post, "/api/v1/events", token: token, json: small)
             #expect(result.status == 200)
             let next = try await probe.next(type: "event")
             #expect((next["data"] as? [String: Any])?["n"] as? Int == count)
         }
+    }
+}
+
+/// Publishes `count` events of 60 KB to `topic` in batches of 10; event `i` has `data.n == i`.
+func publishBlobs(_ hub: TestHub, topic: String, count: Int) async throws {
+    let pad = String(repeating: "x", count: 60_000)
+    let token = try await hub.token(sub: "publisher")
+    for chunk in stride(from: 0, to: count, by: 10) {
+        let events = (chunk..<min(chunk + 10, count)).map { #"{"topic":"\#(topic)","event":"blob","data":{"n":\#($0),"pad":"\#(pad)"}}"# }
+        let result = try await hub.request(.post, "/api/v1/events", token: token, json: #"{"events":["# + events.joined(separator: ",") + "]}")
+        #expect(result.status == 200)
     }
 }

@@ -148,14 +148,7 @@ struct WebSocketLimitsTests {
             let probe = try await connect(hub)
             _ = try await subscribe(probe, ["application:big:status"])
             await probe.pauseReading()
-            let pad = String(repeating: "x", count: 60_000)
-            let events = (0..<200).map { _ in #"{"topic":"application:big:status","event":"blob","data":{"pad":"\#(pad)"}}"# }
-            let token = try await hub.token(sub: "publisher")
-            for chunk in stride(from: 0, to: events.count, by: 10) {
-                let body = #"{"events":["# + events[chunk..<chunk + 10].joined(separator: ",") + "]}"
-                let result = try await hub.request(.post, "/api/v1/events", token: token, json: body)
-                #expect(result.status == 200)
-            }
+            try await publishBlobs(hub, topic: "application:big:status", count: 200)
             await probe.resumeReading()
             let code = try await withTimeout(30, "the slow-consumer close") {
                 while (try? await probe.nextRaw(timeout: 30)) != nil {}

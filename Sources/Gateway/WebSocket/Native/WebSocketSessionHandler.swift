@@ -37,8 +37,9 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var outgoing = CircularBuffer<ByteBuffer>(initialCapacity: 4)
     /// The channel's writability as its last change said (NIO reports a change
     /// synchronously, from the write or flush that causes it) and its
-    /// allocator: a delivery reads them here, in the handler it touches
-    /// anyway, instead of in the channel's separate atomic.
+    /// allocator (for every frame the handler writes): a delivery reads them
+    /// here, in the handler it touches anyway, instead of in the channel and
+    /// its separate atomic.
     private var writable = false
     private var allocator = ByteBufferAllocator()
     /// The channel's core, where the pipeline's head hands every write: event
@@ -167,7 +168,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         switch frame.opcode {
         case .ping:
             guard frame.fin, !frame.rsv1 else { return protocolError(context) }
-            let pong = WebSocketWire.frame(opcode: WebSocketWire.pong, payload: frame.unmaskedData, allocator: context.channel.allocator)
+            let pong = WebSocketWire.frame(opcode: WebSocketWire.pong, payload: frame.unmaskedData, allocator: allocator)
             raw.write(pong)
             raw.flush()
         case .pong:
@@ -176,7 +177,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
             guard !frame.rsv1 else { return protocolError(context) }
             receivedClose(context, frame)
         case .text, .binary, .continuation:
-            switch assembler.receive(frame, allocator: context.channel.allocator) {
+            switch assembler.receive(frame, allocator: allocator) {
             case .partial:
                 break
             case .message(let buffer, let binary):
@@ -219,7 +220,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         var data = frame.unmaskedData
         let code = data.readInteger(as: UInt16.self) ?? 1000
         closeSent = true
-        let reply = WebSocketWire.closeFrame(code: code, allocator: context.channel.allocator)
+        let reply = WebSocketWire.closeFrame(code: code, allocator: allocator)
         // Close once the reply is written (closing at once would drop it if the socket is full).
         if let written = raw.writeAndFlush(reply) {
             written.whenComplete { _ in context.close(promise: nil) }
@@ -289,7 +290,6 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func sendClose(_ context: ChannelHandlerContext, code: CloseCode, reason: String, before: ByteBuffer? = nil) {
         guard !closeSent else { return }
         closeSent = true
-        let allocator = context.channel.allocator
         if let before {
             raw.write(WebSocketWire.frame(opcode: WebSocketWire.text, payload: before, allocator: allocator))
         }
@@ -315,7 +315,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if awaitingPong {
             logger.debug("websocket peer missed a heartbeat")
             closeSent = true
-            let close = WebSocketWire.closeFrame(code: 1001, reason: "heartbeat missed", allocator: context.channel.allocator)
+            let close = WebSocketWire.closeFrame(code: 1001, reason: "heartbeat missed", allocator: allocator)
             if let written = raw.writeAndFlush(close) {
                 written.whenComplete { _ in context.close(promise: nil) }
             } else {
@@ -325,7 +325,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         awaitingPong = true
-        let ping = WebSocketWire.frame(opcode: WebSocketWire.ping, payload: ByteBuffer(), allocator: context.channel.allocator)
+        let ping = WebSocketWire.frame(opcode: WebSocketWire.ping, payload: ByteBuffer(), allocator: allocator)
         raw.write(ping)
         raw.flush()
     }
