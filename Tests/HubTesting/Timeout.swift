@@ -1,7 +1,11 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Fails with `TimeoutError` when `body` has not finished within `seconds`.
-/// The sleep here is only the deadline: tests await the event itself.
+/// The deadline is a timer in an event loop's heap (NIO's shared group), not
+/// a sleeping task: tests await the event itself, and this only fails them
+/// when it does not come.
 ///
 /// The deadline holds even when `body` ignores cancellation (awaiting another
 /// task's value, say): the caller is resumed at the deadline and `body` is
@@ -13,17 +17,14 @@ public func withTimeout<T: Sendable>(
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             race.start(continuation)
-            // Two unstructured tasks race; the first to finish resumes the caller.
+            // The work and the deadline race; the first to finish resumes the caller.
             let work = Task {
                 do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
             }
-            let timer = Task {
-                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-                guard !Task.isCancelled else { return }
+            let deadline = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
                 race.finish(.failure(TimeoutError(what: what, seconds: seconds)))
-                work.cancel()
             }
-            race.onFinish { work.cancel(); timer.cancel() }
+            race.onFinish { work.cancel(); deadline.cancel() }
         }
     } onCancel: {
         race.finish(.failure(CancellationError()))
