@@ -101,7 +101,10 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         precondition(batcher.loop === loop, "a session handler is drained by its own loop's batcher")
         session.attach(wake: { batcher.schedule(bound) }, direct: { batcher.writeNow(bound, $0) })
         let interval = TimeAmount.seconds(Int64(configuration.websocket.heartbeatIntervalSeconds))
-        heartbeat = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in bound.value.beat() }
+        var random = SystemRandomNumberGenerator()
+        heartbeat = loop.scheduleRepeatedTask(initialDelay: Self.firstHeartbeat(after: interval, using: &random), delay: interval) { _ in
+            bound.value.beat()
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -308,6 +311,15 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     // MARK: Heartbeat
+
+    /// When the first ping goes out: at a random point of the first interval,
+    /// then one interval apart. Connections opened together (the reconnect
+    /// after a deploy, a load test) would otherwise be pinged, and answer, all
+    /// in the same moment of every interval; spread, they cost the same but
+    /// never all at once. A silent peer is still closed within two intervals.
+    static func firstHeartbeat(after interval: TimeAmount, using generator: inout some RandomNumberGenerator) -> TimeAmount {
+        .nanoseconds(Int64.random(in: 1...max(1, interval.nanoseconds), using: &generator))
+    }
 
     /// Pings the peer; a peer that has not answered the previous ping is gone.
     func beat() {
