@@ -11,7 +11,15 @@
 #   CONFIGS=embedded,redis-3,redis-3:1 RUNS=3 Benchmarks/cluster.sh   # :1 = one event loop thread per hub
 # Environment: N, MSGS, RATE (0 = unthrottled), RUNS (per configuration, default 1), CONFIGS,
 #   BASE_PORT (18480: hubs on BASE_PORT+1…+3), OUT (JSON lines; default Benchmarks/results/cluster-*.jsonl).
+#   BENCH_SESSION (1: hub-bench runs in a session of its own, see below; 0: in this script's, with the servers).
 # Extra arguments go to every hub-bench run.
+#
+# The servers (hubs and redis-server) share this script's session and hub-bench gets one of its own.
+# With the kernel's autogroup scheduling a session is one scheduling group, and two busy groups get
+# half of the machine each. In one group every thread counts alone: three hubs with two event loops
+# each left the load generator's threads a quarter of the two cores where one hub left them half,
+# and its reading, not the hubs' delivery, made the difference (Docs/performance.md, "The load
+# generator's share"). compare.sh gives the hub its own session for the same reason.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HUB=${HUB:-$ROOT/.build/release/hub}
@@ -61,6 +69,7 @@ start_redis() {
     REDIS_URL="redis://127.0.0.1:$port"
 }
 
+SESSION="setsid --wait"; [ "${BENCH_SESSION:-1}" = 0 ] && SESSION=
 status=0
 # Round by round (every configuration once, then again), so that drift on the machine spreads over all of them.
 for run in $(seq 1 "$RUNS"); do
@@ -76,7 +85,7 @@ for run in $(seq 1 "$RUNS"); do
         TOKEN=$(HUB_DATA_DIR="$WORK/node1" HUB_JWT_SECRET="$SECRET" "$HUB" token --sub bench --tenant bench --role admin \
             --permission '*:*' --ttl 1d)
         echo "== $config (run $run): $N subscribers on $ports, $MSGS events at ${RATE}/s, publisher on $((BASE_PORT + 1))" >&2
-        line=$("$BENCH" fanout --port $((BASE_PORT + 1)) --sub-ports "$ports" --token "$TOKEN" --hub-pid "$HUB_PIDS" \
+        line=$($SESSION "$BENCH" fanout --port $((BASE_PORT + 1)) --sub-ports "$ports" --token "$TOKEN" --hub-pid "$HUB_PIDS" \
             --n "$N" --msgs "$MSGS" --rate "$RATE" --json --quiet "$@") || status=1
         echo "{\"config\":\"$config\",\"run\":$run,${line#\{}" | tee -a "$OUT"
         stop_all

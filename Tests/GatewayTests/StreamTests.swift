@@ -76,6 +76,18 @@ struct WebSocketTransportTests {
         }
     }
 
+    @Test func aPeerThatAnswersIsPingedEveryIntervalAndStays() async throws {
+        try await TestHub.run(configure: { $0.websocket.heartbeatIntervalSeconds = 1 }) { hub in
+            let probe = WSProbe(url: hub.wsURL + "?token=" + (try await hub.token()))
+            _ = try await probe.next(type: "welcome")
+            // Three pings: past the two intervals after which a silent peer is closed.
+            for _ in 0..<3 { try await probe.nextPing(timeout: 5) }
+            probe.send(json: ["type": "ping", "id": "alive"])
+            let pong = try await probe.next(type: "pong")
+            #expect(pong["id"] as? String == "alive")
+        }
+    }
+
     @Test(arguments: [true, false])
     func permessageDeflateIsNegotiatedOnlyWhenEnabled(enabled: Bool) async throws {
         try await TestHub.run(configure: { $0.websocket.compression = enabled }) { hub in

@@ -11,6 +11,7 @@ public final class WSProbe: Sendable {
     private let iterator: IteratorBox
     private let gate: Gate
     private let handshakeHeads: AsyncStream<String>
+    private let pings: AsyncStream<Void>
 
     enum Outgoing: Sendable {
         case text(String)
@@ -39,6 +40,8 @@ public final class WSProbe: Sendable {
         self.gate = gate
         let (heads, headsContinuation) = AsyncStream.makeStream(of: String.self)
         self.handshakeHeads = heads
+        let (pings, pingsContinuation) = AsyncStream.makeStream(of: Void.self)
+        self.pings = pings
         let target = Self.split(url)
         let extra = headers.map { ($0.name.rawName, $0.value) }
         // An unstructured task holds the connection for the probe's lifetime; `closed()` awaits it.
@@ -46,6 +49,7 @@ public final class WSProbe: Sendable {
             defer {
                 framesContinuation.finish()
                 headsContinuation.finish()
+                pingsContinuation.finish()
             }
             let (socket, _) = try await RawWebSocket.connect(host: target.host, port: target.port, path: target.path, headers: extra)
             return try await socket.channel.executeThenClose { inbound, outbound in
@@ -84,6 +88,7 @@ public final class WSProbe: Sendable {
                                     message = []
                                 }
                             case 0x9:
+                                pingsContinuation.yield()
                                 guard answerPings else { break }
                                 try await outbound.write(RawWebSocket.encode(opcode: 0xA, payload: frame.payload))
                             case 0x8:
@@ -107,6 +112,16 @@ public final class WSProbe: Sendable {
         let path = slash == rest.endIndex ? "/" : String(rest[slash...])
         let parts = authority.split(separator: ":")
         return (String(parts[0]), parts.count > 1 ? Int(parts[1]) ?? 80 : 80, path)
+    }
+
+    /// Waits for the next WebSocket ping from the server (answered, unless `answerPings` is false).
+    public func nextPing(timeout: Double = 10) async throws {
+        let pings = self.pings
+        let got: Void? = try await withTimeout(timeout, "a ping") {
+            var it = pings.makeAsyncIterator()
+            return await it.next()
+        }
+        guard got != nil else { throw ProbeError("closed before a ping") }
     }
 
     /// The `101 Switching Protocols` response head.

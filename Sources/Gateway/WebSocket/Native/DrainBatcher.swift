@@ -117,18 +117,3 @@ final class DrainBatcher: SessionExecutor {
         spare.value = batch
     }
 }
-
-/// One `DrainBatcher` per event loop of the server.
-final class DrainBatchers: Sendable {
-    private let batchers = Mutex<[ObjectIdentifier: DrainBatcher]>([:])
-
-    func batcher(for loop: any EventLoop) -> DrainBatcher {
-        batchers.withLock { batchers in
-            let key = ObjectIdentifier(loop)
-            if let batcher = batchers[key] { return batcher }
-            let batcher = DrainBatcher(loop: loop)
-            batchers[key] = batcher
-            return batcher
-        }
-    }
-}

@@ -10,7 +10,7 @@ import Protocol
 /// a `WebSocketReader` (in a short-lived task only while some are waiting);
 /// the session's queue is drained here when it wakes us, as long as the socket
 /// is writable (back-pressure: a full queue closes with 4008).
-final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandler, HeartbeatMember {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -22,6 +22,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     let failure: TokenVerifier.Failure?
     let logger: Logger
     let batcher: DrainBatcher
+    let heartbeats: HeartbeatWheel
     /// Every frame is written as bytes through this writer (see `WebSocketWire`).
     let raw: RawFrameWriter
 
@@ -32,7 +33,8 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     let deflate: PerMessageDeflate?
     private var closeSent = false
     private var awaitingPong = false
-    private var heartbeat: RepeatedTask?
+    /// The heartbeat wheel's slot while the session is on it.
+    private var heartbeatSlot: Int?
     /// Swapped with the session's queue on every drain (no allocation per drain).
     private var outgoing = CircularBuffer<ByteBuffer>(initialCapacity: 4)
     /// The channel's writability as its last change said (NIO reports a change
@@ -50,12 +52,15 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     init(
         core: RealtimeCore, verifier: TokenVerifier, configuration: HubConfiguration, identity: Identity?,
-        failure: TokenVerifier.Failure?, deflate: PerMessageDeflate?, logger: Logger, batcher: DrainBatcher, raw: RawFrameWriter
+        failure: TokenVerifier.Failure?, deflate: PerMessageDeflate?, logger: Logger, batcher: DrainBatcher,
+        heartbeats: HeartbeatWheel, raw: RawFrameWriter
     ) {
         self.raw = raw
         self.deflate = deflate
         self.assembler = MessageAssembler(limit: WebSocketReader.transportLimit(configuration.limits), deflate: deflate)
         self.batcher = batcher
+        self.heartbeats = heartbeats
+        precondition(heartbeats.loop === batcher.loop, "a session's batcher and heartbeat wheel are its loop's")
         self.core = core
         self.verifier = verifier
         self.configuration = configuration
@@ -100,11 +105,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let batcher = self.batcher
         precondition(batcher.loop === loop, "a session handler is drained by its own loop's batcher")
         session.attach(wake: { batcher.schedule(bound) }, direct: { batcher.writeNow(bound, $0) })
-        let interval = TimeAmount.seconds(Int64(configuration.websocket.heartbeatIntervalSeconds))
-        var random = SystemRandomNumberGenerator()
-        heartbeat = loop.scheduleRepeatedTask(initialDelay: Self.firstHeartbeat(after: interval, using: &random), delay: interval) { _ in
-            bound.value.beat()
-        }
+        heartbeatSlot = heartbeats.join(self)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -118,8 +119,10 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func finish() {
-        heartbeat?.cancel()
-        heartbeat = nil
+        if let heartbeatSlot {
+            heartbeats.leave(self, slot: heartbeatSlot)
+            self.heartbeatSlot = nil
+        }
         channelCore = nil
         inbox.stop()
         if let session {
@@ -311,15 +314,6 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     // MARK: Heartbeat
-
-    /// When the first ping goes out: at a random point of the first interval,
-    /// then one interval apart. Connections opened together (the reconnect
-    /// after a deploy, a load test) would otherwise be pinged, and answer, all
-    /// in the same moment of every interval; spread, they cost the same but
-    /// never all at once. A silent peer is still closed within two intervals.
-    static func firstHeartbeat(after interval: TimeAmount, using generator: inout some RandomNumberGenerator) -> TimeAmount {
-        .nanoseconds(Int64.random(in: 1...max(1, interval.nanoseconds), using: &generator))
-    }
 
     /// Pings the peer; a peer that has not answered the previous ping is gone.
     func beat() {

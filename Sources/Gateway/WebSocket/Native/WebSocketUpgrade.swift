@@ -15,7 +15,16 @@ struct WebSocketUpgrade: Sendable {
     let core: RealtimeCore
     let verifier: TokenVerifier
     let configuration: HubConfiguration
-    let batchers = DrainBatchers()
+    let batchers = PerEventLoop { DrainBatcher(loop: $0) }
+    let heartbeats: PerEventLoop<HeartbeatWheel>
+
+    init(core: RealtimeCore, verifier: TokenVerifier, configuration: HubConfiguration) {
+        self.core = core
+        self.verifier = verifier
+        self.configuration = configuration
+        let interval = TimeAmount.seconds(Int64(configuration.websocket.heartbeatIntervalSeconds))
+        heartbeats = PerEventLoop { HeartbeatWheel(loop: $0, interval: interval) }
+    }
 
     struct Decision: Sendable {
         var identity: Identity?
@@ -95,6 +104,6 @@ struct WebSocketUpgrade: Sendable {
     func makeHandler(_ decision: Decision, loop: any EventLoop, raw: RawFrameWriter, logger: Logger) -> WebSocketSessionHandler {
         WebSocketSessionHandler(
             core: core, verifier: verifier, configuration: configuration, identity: decision.identity, failure: decision.failure,
-            deflate: decision.deflate, logger: logger, batcher: batchers.batcher(for: loop), raw: raw)
+            deflate: decision.deflate, logger: logger, batcher: batchers.value(for: loop), heartbeats: heartbeats.value(for: loop), raw: raw)
     }
 }
