@@ -12,7 +12,7 @@ protocol HeartbeatMember: AnyObject {
 /// With a repeated task per connection every ping re-inserted a task into the
 /// loop's timer heap (5,000 of them on a loop of a 10,000-connection node,
 /// copied on their way through it) and woke the loop for itself; a ping and
-/// its pong cost 45 µs of the hub's CPU (`Docs/performance.md`, "Heartbeats on
+/// its pong cost 46–52 µs of the hub's CPU (`Docs/performance.md`, "Heartbeats on
 /// a wheel"). The wheel divides the interval into slots of one `tick`; each
 /// connection joins the next slot in turn, so connections opened together
 /// (the reconnect after a deploy) are spread over the interval, and each tick
