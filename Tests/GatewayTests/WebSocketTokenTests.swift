@@ -35,3 +35,14 @@ struct WebSocketTokenTests {
         #expect(WebSocketUpgrade.token(head(), query: "tokens=x&token") == nil)
     }
 }
+
+@Suite("Query values")
+struct QueryValueTests {
+    @Test(arguments: [
+        ("token=abc", "abc"), ("a=1&token=abc&b=2", "abc"), ("token=&token=second", "second"), ("tokens=x&token=y", "y"),
+        ("xtoken=x", nil), ("token", nil), ("", nil), ("&&token=a=b", "a=b"), ("token=é.ü", "é.ü"),
+    ] as [(String, String?)])
+    func theFirstNonEmptyValueOfTheName(query: String, expected: String?) {
+        #expect(WebSocketUpgrade.queryValue("token", in: query).map(String.init) == expected)
+    }
+}

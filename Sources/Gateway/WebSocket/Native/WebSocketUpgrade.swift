@@ -57,8 +57,9 @@ struct WebSocketUpgrade: Sendable {
 
     func decide(_ head: HTTPRequestHead) async -> Outcome {
         let requestID = RequestID.pick(head.headers["X-Request-ID"].first)
-        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.first.map(String.init) == Self.path else {
+        let uri = head.uri
+        let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
+        guard (mark.map { uri[..<$0] } ?? uri[...]) == Self.path else {
             return .refuse(Refusal(code: .notFound, message: "no WebSocket endpoint here; use \(Self.path)", requestID: requestID))
         }
         guard !core.registry.isDraining else {
@@ -76,7 +77,7 @@ struct WebSocketUpgrade: Sendable {
         let deflate = configuration.websocket.compression
             ? PerMessageDeflate.negotiate(head.headers["Sec-WebSocket-Extensions"]) : nil
         var decision = Decision(identity: nil, failure: nil, deflate: deflate, requestID: requestID)
-        if let token = Self.token(head, query: parts.count > 1 ? String(parts[1]) : nil) {
+        if let token = Self.token(head, query: mark.map { String(uri[uri.index(after: $0)...]) }) {
             do {
                 decision.identity = try await verifier.verify(token)
             } catch {
@@ -91,14 +92,24 @@ struct WebSocketUpgrade: Sendable {
             let parts = header.split(separator: " ", maxSplits: 1)
             return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
         }
-        for item in (query ?? "").split(separator: "&") {
-            let pair = item.split(separator: "=", maxSplits: 1)
-            if pair.count == 2, pair[0] == "token" {
-                // A JWT is base64url and dots: nothing to decode. Foundation's percent-decoding
-                // was 5% of a connection's CPU, so it runs only for a value that needs it.
-                let value = String(pair[1])
-                return value.utf8.contains(UInt8(ascii: "%")) ? value.removingPercentEncoding ?? value : value
+        guard let query, let value = queryValue("token", in: query) else { return nil }
+        // A JWT is base64url and dots: nothing to decode. Foundation's percent-decoding
+        // was 5% of a connection's CPU, so it runs only for a value that needs it.
+        return value.utf8.contains(UInt8(ascii: "%")) ? value.removingPercentEncoding ?? String(value) : String(value)
+    }
+
+    /// The first non-empty value of `name` in a query string, found in its bytes
+    /// (splitting the string by characters was another 2% of a connection's CPU).
+    static func queryValue(_ name: String, in query: String) -> Substring? {
+        var rest = query.utf8[...]
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: UInt8(ascii: "&")) ?? rest.endIndex
+            let item = rest[..<end]
+            if let equals = item.firstIndex(of: UInt8(ascii: "=")), item[..<equals].elementsEqual(name.utf8) {
+                let value = item[item.index(after: equals)...]
+                if !value.isEmpty { return Substring(value) }
             }
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
         }
         return nil
     }
