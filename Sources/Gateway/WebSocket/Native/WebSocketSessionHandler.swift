@@ -226,10 +226,15 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         var data = frame.unmaskedData
         let code = data.readInteger(as: UInt16.self) ?? 1000
         closeSent = true
-        let reply = WebSocketWire.closeFrame(code: code, allocator: allocator)
-        // Close once the reply is written (closing at once would drop it if the socket is full).
-        if let written = raw.writeAndFlush(reply) {
-            written.whenComplete { _ in context.close(promise: nil) }
+        writeThenClose(WebSocketWire.closeFrame(code: code, allocator: allocator), context)
+    }
+
+    /// Writes `frame` and closes the channel once it is written (closing at
+    /// once would drop it if the socket is full). On the channel's loop, where
+    /// the write's future completes too.
+    private func writeThenClose(_ frame: ByteBuffer, _ context: ChannelHandlerContext) {
+        if let written = raw.writeAndFlush(frame) {
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
             context.close(promise: nil)
         }
@@ -321,12 +326,7 @@ final class WebSocketSessionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if awaitingPong {
             logger.debug("websocket peer missed a heartbeat")
             closeSent = true
-            let close = WebSocketWire.closeFrame(code: 1001, reason: "heartbeat missed", allocator: allocator)
-            if let written = raw.writeAndFlush(close) {
-                written.whenComplete { _ in context.close(promise: nil) }
-            } else {
-                context.close(promise: nil)
-            }
+            writeThenClose(WebSocketWire.closeFrame(code: 1001, reason: "heartbeat missed", allocator: allocator), context)
             context.eventLoop.scheduleTask(in: .seconds(1)) { [channel = context.channel] in channel.close(promise: nil) }
             return
         }
