@@ -20,7 +20,6 @@ protocol HeartbeatMember: AnyObject {
 /// within one interval of joining, and then one interval apart.
 final class HeartbeatWheel: Sendable {
     let loop: any EventLoop
-    let interval: TimeAmount
     /// The time between two slots: `interval / slotCount`.
     let tick: TimeAmount
     let slotCount: Int
@@ -48,7 +47,6 @@ final class HeartbeatWheel: Sendable {
         let wanted = interval.nanoseconds / max(1, resolution.nanoseconds)
         slotCount = Int(min(max(1, wanted), Int64(max(1, maxSlots))))
         self.loop = loop
-        self.interval = interval
         self.tick = .nanoseconds(max(1, interval.nanoseconds / Int64(slotCount)))
         self.storage = NIOLoopBound(Storage(slotCount: slotCount), eventLoop: loop)
     }
