@@ -33,18 +33,11 @@ if [ "${HUB_REDIS:-0}" = 1 ]; then
     HUB_ENV="${HUB_ENV:-} HUB_REDIS_URL=redis://127.0.0.1:$HUB_REDIS_PORT"
     OUT=${OUT%.jsonl}-redis.jsonl
 fi
-# The hub gets a session of its own, as the harness gives every peer it starts (start_new_session):
-# with the kernel's autogroup scheduling a session is one scheduling group, and a hub in the
-# harness's session would share a group with the load generator instead of competing with it as
-# a peer does. (setsid execs the hub: a background job of this script leads no process group.)
-# shellcheck disable=SC2086
-setsid env HUB_DATA_DIR="$DATA" HUB_PORT="$HUB_PORT" HUB_LOG_LEVEL=warning HUB_MAX_CONNECTIONS_PER_USER=1000000 \
-    ${HUB_ENV:-} "$HUB" serve > "$DATA/hub.log" 2>&1 < /dev/null &
-HUB_PID=$!
+HUB_PID=
 trap 'kill $HUB_PID $REDIS_PID 2>/dev/null; wait $HUB_PID $REDIS_PID 2>/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$HUB_PORT/ready" && break; sleep 0.1; done
-[ "$(cat "/proc/$HUB_PID/comm" 2>/dev/null)" = "$(basename "$HUB" | cut -c1-15)" ] || { echo "the hub is not process $HUB_PID (see $DATA/hub.log)" >&2; exit 1; }
-TOKEN=$(HUB_DATA_DIR="$DATA" "$HUB" token --sub bench --tenant bench --role admin --permission '*:*' --ttl 1d)
+# shellcheck source=fresh-hub.sh
+source "$ROOT/Benchmarks/fresh-hub.sh"
+start_fresh_hub || exit 1
 
 args=(suite --peers "$PEERS" --sizes "$SIZES" --opt "hub.port=$HUB_PORT" --opt "hub.token=$TOKEN"
       --opt "hub.pid=$HUB_PID" --out "$OUT")

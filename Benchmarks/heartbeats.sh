@@ -16,13 +16,11 @@ N=${N:-10000}; INTERVAL=${INTERVAL:-1}; WINDOW=${WINDOW:-10}; HUB_PORT=${HUB_POR
 [ -x "$HUB" ] || { echo "no $HUB: run 'make release' first" >&2; exit 2; }
 DATA=$(mktemp -d /tmp/hub-heartbeats.XXXXXX)
 ulimit -n "$(ulimit -Hn)"
-# A session of its own, as compare.sh gives the hub (see there).
-setsid env HUB_DATA_DIR="$DATA" HUB_PORT="$HUB_PORT" HUB_LOG_LEVEL=warning HUB_MAX_CONNECTIONS_PER_USER=1000000 \
-    HUB_HEARTBEAT_INTERVAL_SECONDS="$INTERVAL" "$HUB" serve > "$DATA/hub.log" 2>&1 < /dev/null &
-HUB_PID=$!
+HUB_PID=
 trap 'kill $HUB_PID 2>/dev/null; wait $HUB_PID 2>/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$HUB_PORT/ready" && break; sleep 0.1; done
-TOKEN=$(HUB_DATA_DIR="$DATA" "$HUB" token --sub bench --tenant bench --role admin --permission '*:*' --ttl 1d)
+# shellcheck source=fresh-hub.sh
+source "$ROOT/Benchmarks/fresh-hub.sh"
+HUB_ENV="HUB_HEARTBEAT_INTERVAL_SECONDS=$INTERVAL" start_fresh_hub || exit 1
 
 ticks() { awk '{s += $14 + $15} END {print s}' /proc/"$1"/task/*/stat; }
 # Held open for the settle time: connect, then 8 s for the connect storm to pass, then the window.
